@@ -1,0 +1,134 @@
+"""Shared fixtures: render the template once per option combination, install projects once.
+
+Rendering goes through Copier's real API from the template's working tree, so what is tested
+is what users get. Rendered projects and their uv environments are cached per pytest session
+(and per xdist worker), keyed by their answers, so each combination is rendered once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import copier
+import pytest
+
+TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
+
+COMPUTE_TYPES = ("ServerlessApiGatewayRestApi", "ServerlessApiGatewayHttpApi")
+PATTERNS = ("isolated", "shared")
+AUTHS = ("IAM", "Cognito", "None")
+IAC_PROVIDERS = ("CDK", "Terraform")
+
+#: Every combination of the options that change what is generated.
+COMBINATIONS: list[dict[str, str]] = [
+    {"compute_type": c, "integration_pattern": p, "auth": a, "iac_provider": i}
+    for c, p, a, i in itertools.product(COMPUTE_TYPES, PATTERNS, AUTHS, IAC_PROVIDERS)
+]
+
+DEFAULT_ANSWERS: dict[str, str] = {"name": "order-service"}
+
+
+def combination_id(answers: Mapping[str, str]) -> str:
+    """A short test id such as ``rest-isolated-iam-cdk``."""
+    compute = "rest" if answers["compute_type"].endswith("RestApi") else "http"
+    return "-".join(
+        (compute, answers["integration_pattern"], answers["auth"].lower(), answers["iac_provider"].lower())
+    )
+
+
+def tool_env() -> dict[str, str]:
+    """Environment for subprocesses: every pyenv interpreter visible to uv, no interpreter downloads.
+
+    The machines carry Python 3.12 and 3.13 under pyenv without making them global; uv only
+    finds interpreters on PATH, so their folders are appended.
+    """
+    env = dict(os.environ)
+    env.pop("VIRTUAL_ENV", None)
+    env["UV_PYTHON_DOWNLOADS"] = "never"
+    env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "1"
+    pyenv_root = Path(env.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    extra = [str(p / "bin") for p in sorted((pyenv_root / "versions").glob("3.1[1-9]*"))]
+    env["PATH"] = os.pathsep.join([env.get("PATH", ""), *extra])
+    return env
+
+
+def run(
+    args: list[str], cwd: Path, *, timeout: float = 600, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a command, failing the test with its output when it exits non-zero."""
+    result = subprocess.run(
+        args,
+        cwd=cwd,
+        env=dict(env) if env is not None else tool_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.fail(
+            f"{' '.join(args)} exited {result.returncode} in {cwd}\n"
+            f"--- stdout ---\n{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-6000:]}"
+        )
+    return result
+
+
+def render(dst: Path, answers: Mapping[str, Any], **kwargs: Any) -> Path:
+    """Render the template's working tree into ``dst`` with ``answers``, non-interactively."""
+    copier.run_copy(
+        str(TEMPLATE_ROOT),
+        dst,
+        data=dict(answers),
+        defaults=True,
+        unsafe=True,
+        quiet=True,
+        **kwargs,
+    )
+    return dst
+
+
+class ProjectCache:
+    """Renders and installs generated projects once per session, keyed by their answers."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._rendered: dict[tuple[tuple[str, str], ...], Path] = {}
+        self._synced: set[Path] = set()
+
+    def rendered(self, **answers: str) -> Path:
+        """The project rendered with ``DEFAULT_ANSWERS`` updated by ``answers`` (do not modify it)."""
+        merged = {**DEFAULT_ANSWERS, **answers}
+        key = tuple(sorted(merged.items()))
+        if key not in self._rendered:
+            dst = self.root / f"p{len(self._rendered)}"
+            render(dst, merged)
+            self._rendered[key] = dst
+        return self._rendered[key]
+
+    def synced(self, **answers: str) -> Path:
+        """The rendered project with its uv workspace installed (``uv sync``)."""
+        project = self.rendered(**answers)
+        if project not in self._synced:
+            run(["uv", "sync"], project, timeout=900)
+            self._synced.add(project)
+        return project
+
+
+@pytest.fixture(scope="session")
+def projects(tmp_path_factory: pytest.TempPathFactory) -> ProjectCache:
+    """Session-wide cache of rendered (and installed) projects."""
+    return ProjectCache(tmp_path_factory.mktemp("projects"))
+
+
+@pytest.fixture
+def fresh_copy(tmp_path: Path) -> Iterator[Path]:
+    """A writable copy target; removed after the test."""
+    dst = tmp_path / "project"
+    yield dst
+    shutil.rmtree(dst, ignore_errors=True)
