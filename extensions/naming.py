@@ -17,6 +17,7 @@ import sys
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import yaml
 from jinja2 import Environment
 from jinja2.ext import Extension
 
@@ -113,7 +114,10 @@ def camel(value: Any) -> str:
 
 
 def api_class(value: Any) -> str:
-    """Class name of the API construct: ``order-service`` -> ``OrderServiceApi``, ``my-api`` -> ``MyApi``."""
+    """Class name of the API construct.
+
+    ``order-service`` -> ``OrderServiceApi``; ``my-api`` -> ``MyApi`` (no doubled suffix).
+    """
     name = pascal(value)
     return name if name.endswith("Api") else f"{name}Api"
 
@@ -169,7 +173,7 @@ def module_name_error(value: Any, source: str = "") -> str:
         )
     if text != text.lower():
         return f"{lead}, which is not lower case (PEP 8): use '{snake(text)}'."
-    if keyword.iskeyword(text) or keyword.issoftkeyword(text):
+    if keyword.iskeyword(text):
         return f"{lead}, which is a Python keyword; use for example '{text}_api'."
     if text in sys.stdlib_module_names:
         return (
@@ -193,12 +197,61 @@ def directory_error(value: Any) -> str:
             f"'{text}' is not a relative folder inside the repository; "
             "use a path such as 'packages' or 'services/apis'."
         )
-    for part in path.parts:
+    for part in text.split("/"):
         if part in {".", ".."} or not _DIRECTORY_PART.match(part):
             return (
                 f"'{text}' has the part '{part}'; use folder names of letters, digits, "
                 "'-', '_' and '.', without '..', such as 'packages'."
             )
+    return ""
+
+
+def recorded_answers(dst_path: Any, answers_file: Any) -> dict[str, Any]:
+    """The answers already recorded in ``dst_path/answers_file``, or ``{}`` when there are none.
+
+    A recorded answers file means the API is being updated (or re-copied), not added.
+    """
+    if not dst_path or not answers_file:
+        return {}
+    path = Path(str(dst_path)) / str(answers_file)
+    if not path.is_file():
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return data if isinstance(data, dict) else {}
+
+
+def answers_file_error(name: Any, dst_path: Any, answers_file: Any) -> str:
+    """Why ``name`` cannot be generated with ``answers_file``, or ``""``.
+
+    Each API of a repository records its answers in a file of its own; copying a second API
+    with the first one's answers file would overwrite them and leave the first API impossible
+    to update.
+    """
+    recorded = recorded_answers(dst_path, answers_file).get("name")
+    if recorded is None or str(recorded) == str(name):
+        return ""
+    return (
+        f"{answers_file} already records the API '{recorded}'. To add '{name}' next to it, give "
+        f"it its own answers file: copier copy --answers-file .copier-answers.{kebab(name)}.yml "
+        "... (then update it with copier update --answers-file "
+        f".copier-answers.{kebab(name)}.yml)."
+    )
+
+
+def iac_provider_error(iac_provider: Any, dst_path: Any, directory: Any, answers_file: Any) -> str:
+    """Why ``iac_provider`` clashes with the repository's existing infrastructure, or ``""``.
+
+    Adding an API to a repository must keep its IaC tool; updating an API (its answers file is
+    already recorded) may switch the tool on purpose.
+    """
+    if recorded_answers(dst_path, answers_file):
+        return ""
+    found = existing_iac(dst_path, directory)
+    if found and found != str(iac_provider):
+        return (
+            f"This repository already uses {found} in {directory}/common; choose {found} so "
+            "every API deploys with the same tool."
+        )
     return ""
 
 
@@ -231,9 +284,11 @@ FILTERS = {
 
 
 class NamingExtension(Extension):
-    """Registers the name filters and the ``existing_iac`` global with Copier's Jinja environment."""
+    """Registers the name filters and the repository-inspecting globals with Copier's Jinja."""
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         environment.filters.update(FILTERS)
         environment.globals["existing_iac"] = existing_iac
+        environment.globals["answers_file_error"] = answers_file_error
+        environment.globals["iac_provider_error"] = iac_provider_error

@@ -38,12 +38,17 @@ def combination_id(answers: Mapping[str, str]) -> str:
     """A short test id such as ``rest-isolated-iam-cdk``."""
     compute = "rest" if answers["compute_type"].endswith("RestApi") else "http"
     return "-".join(
-        (compute, answers["integration_pattern"], answers["auth"].lower(), answers["iac_provider"].lower())
+        (
+            compute,
+            answers["integration_pattern"],
+            answers["auth"].lower(),
+            answers["iac_provider"].lower(),
+        )
     )
 
 
 def tool_env() -> dict[str, str]:
-    """Environment for subprocesses: every pyenv interpreter visible to uv, no interpreter downloads.
+    """Environment for subprocesses: every pyenv interpreter visible to uv, no downloads.
 
     The machines carry Python 3.12 and 3.13 under pyenv without making them global; uv only
     finds interpreters on PATH, so their folders are appended.
@@ -102,7 +107,7 @@ class ProjectCache:
         self._synced: set[Path] = set()
 
     def rendered(self, **answers: str) -> Path:
-        """The project rendered with ``DEFAULT_ANSWERS`` updated by ``answers`` (do not modify it)."""
+        """The project rendered with ``DEFAULT_ANSWERS`` and ``answers`` (do not modify it)."""
         merged = {**DEFAULT_ANSWERS, **answers}
         key = tuple(sorted(merged.items()))
         if key not in self._rendered:
