@@ -1,0 +1,111 @@
+"""Keep the user's edited files that ``copier update`` deleted because an answer changed.
+
+Copier deletes every file the previous answers generated and the new answers do not (for
+example ``rest_api.py`` when ``compute_type`` switches to the HTTP API), even when the user
+edited it. This script runs as the template's ``after`` migration of every update: Copier only
+updates a clean git tree, so each deleted file is still in ``HEAD``. The files whose ``HEAD``
+content differs from what the previous template version generated hold the user's work; they
+are put back (unchanged from ``HEAD``) and listed, so the user decides what to do with them.
+
+Usage (from copier.yml): ``python keep_edits.py <template clone> <answers file>``, run in the
+destination repository.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", *args], check=True, capture_output=True, text=True, encoding="utf-8"
+    ).stdout
+
+
+def _git_bytes(*args: str) -> bytes:
+    return subprocess.run(["git", *args], check=True, capture_output=True).stdout
+
+
+def deleted_files() -> list[str]:
+    """Tracked files missing from the working tree: those the update deleted."""
+    return [line for line in _git("ls-files", "--deleted", "-z").split("\0") if line]
+
+
+def previous_answers(answers_file: str) -> dict[str, Any]:
+    """The answers recorded before the update (the committed answers file)."""
+    data = yaml.safe_load(_git("show", f"HEAD:{answers_file}"))
+    return data if isinstance(data, dict) else {}
+
+
+def render_previous(template: str, answers: dict[str, Any], dst: Path) -> None:
+    """Render the template version and answers of the last update into ``dst``."""
+    import copier  # Copier's own interpreter runs this script.
+
+    data = {key: value for key, value in answers.items() if not key.startswith("_")}
+    last_error: Exception | None = None
+    for source in (template, str(answers.get("_src_path", ""))):
+        if not source:
+            continue
+        try:
+            copier.run_copy(
+                source,
+                dst,
+                data=data,
+                vcs_ref=str(answers["_commit"]),
+                defaults=True,
+                quiet=True,
+                unsafe=True,
+            )
+            return
+        except Exception as error:  # fall back to the recorded source
+            last_error = error
+    raise SystemExit(f"Could not render the previous template version: {last_error}")
+
+
+def keep_edited(template: str, answers_file: str) -> list[str]:
+    """Restore the deleted files the user had edited; return their paths."""
+    deleted = deleted_files()
+    if not deleted:
+        return []
+    with tempfile.TemporaryDirectory(prefix="copier-previous-") as tmp:
+        previous = Path(tmp) / "render"
+        render_previous(template, previous_answers(answers_file), previous)
+        kept = []
+        for path in deleted:
+            committed = _git_bytes("show", f"HEAD:{path}")
+            generated = previous / path
+            if generated.is_file() and generated.read_bytes() == committed:
+                continue  # untouched template output: the deletion loses nothing
+            target = Path(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(committed)
+            mode = _git("ls-files", "-s", "--", path).split(" ", 1)[0]
+            if mode == "100755":
+                target.chmod(0o755)
+            kept.append(path)
+    return kept
+
+
+def main(argv: list[str]) -> int:
+    """Entry point: ``keep_edits.py <template clone> <answers file>``."""
+    template, answers_file = argv
+    kept = keep_edited(template, answers_file)
+    if kept:
+        listing = "\n".join(f"  {path}" for path in kept)
+        print(
+            "The new answers no longer generate these files, but you had edited them, so they "
+            f"were kept:\n{listing}\nMove what you need into the new files, then delete them "
+            "(git rm).",
+            file=sys.stderr,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
