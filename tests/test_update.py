@@ -8,10 +8,8 @@ release will ship. Generated projects are git repositories, as Copier requires f
 from __future__ import annotations
 
 import difflib
-import os
 import re
 import shutil
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -146,9 +144,13 @@ def changed_by_template(old: Path, new: Path) -> list[str]:
     for path in sorted(old.rglob("*")):
         rel = path.relative_to(old).as_posix()
         other = new / rel
-        if path.is_file() and other.is_file() and rel != ".copier-answers.yml":
-            if path.read_bytes() != other.read_bytes():
-                changed.append(rel)
+        if (
+            path.is_file()
+            and other.is_file()
+            and rel != ".copier-answers.yml"
+            and path.read_bytes() != other.read_bytes()
+        ):
+            changed.append(rel)
     return changed
 
 
