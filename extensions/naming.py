@@ -270,6 +270,20 @@ def existing_iac(dst_path: Any, directory: Any) -> str:
     return ""
 
 
+def existing_python(dst_path: Any) -> str:
+    """The Python version a repository already pins in ``.python-version``, or ``""``.
+
+    A second API in the repository shares the root files, so it defaults to the same version.
+    """
+    if not dst_path:
+        return ""
+    path = Path(str(dst_path)) / ".python-version"
+    if not path.is_file():
+        return ""
+    version = path.read_text(encoding="utf-8").strip()
+    return version if version in {"3.12", "3.13"} else ""
+
+
 FILTERS = {
     "kebab": kebab,
     "snake": snake,
@@ -290,5 +304,6 @@ class NamingExtension(Extension):
         super().__init__(environment)
         environment.filters.update(FILTERS)
         environment.globals["existing_iac"] = existing_iac
+        environment.globals["existing_python"] = existing_python
         environment.globals["answers_file_error"] = answers_file_error
         environment.globals["iac_provider_error"] = iac_provider_error

@@ -159,10 +159,12 @@ def test_a_second_api_needs_its_own_answers_file(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("provider", ["CDK", "Terraform"])
 def test_a_second_api_inherits_the_repository_iac_provider(tmp_path: Path, provider: str) -> None:
-    dst = render(tmp_path / "project", {"name": "order-service", "iac_provider": provider})
+    first = {"name": "order-service", "iac_provider": provider, "python_version": "3.12"}
+    dst = render(tmp_path / "project", first)
     render(dst, {"name": "payments"}, answers_file=".copier-answers.payments.yml")
     recorded = yaml.safe_load((dst / ".copier-answers.payments.yml").read_text())
     assert recorded["iac_provider"] == provider
+    assert recorded["python_version"] == "3.12"
     other = "CDK" if provider == "Terraform" else "Terraform"
     with pytest.raises(ValueError, match=f"already uses {provider}"):
         render(

@@ -185,5 +185,18 @@ def test_extension_registers_filters_and_globals() -> None:
         "{{ 'order service' | kebab }} {{ 'order-service' | api_class }}"
     ).render()
     assert rendered == "order-service OrderServiceApi"
-    for name in ("existing_iac", "answers_file_error", "iac_provider_error"):
+    for name in (
+        "existing_iac",
+        "existing_python",
+        "answers_file_error",
+        "iac_provider_error",
+    ):
         assert callable(env.globals[name])
+
+
+def test_existing_python_reads_the_pinned_version(tmp_path: Path) -> None:
+    assert naming.existing_python(tmp_path) == ""
+    (tmp_path / ".python-version").write_text("3.12\n")
+    assert naming.existing_python(tmp_path) == "3.12"
+    (tmp_path / ".python-version").write_text("2.7\n")
+    assert naming.existing_python(tmp_path) == ""
