@@ -1,0 +1,432 @@
+"""Benchmarks of the template and of the service it generates, each beside its baseline.
+
+Run from the repository root:  uv run python bench/run.py [--seconds 5] [--suite]
+
+Prints a table (and writes bench/results/latest.json) with, for each figure, the generated
+project's number, the baseline's number measured in the same run, their ratio and the target:
+
+- `copier copy` of every option combination, against `copier copy` of a one-file template;
+- import time of the generated service with tracing enabled as on Lambda, against a bare
+  FastAPI app with one route (a cold start proxy);
+- requests per second and p50/p99 latency over loopback (wrk when installed, else a small
+  asyncio client), against the bare app under the same uvicorn settings;
+- the Lambda bundle, unzipped and zipped, and what dominates it;
+- `cdk synth` of the default project, against a CDK app with one Lambda function;
+- optionally (--suite) the template's own test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from conftest import COMBINATIONS, combination_id, tool_env  # noqa: E402
+
+D, API, MODULE = "packages", "order-service", "order_service"
+
+BARE_APP = """\
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/echo")
+def echo(message: str = "hello") -> dict[str, str]:
+    return {"message": message}
+"""
+
+BARE_CDK_APP = """\
+import aws_cdk as cdk
+from aws_cdk import aws_lambda as lambda_
+
+app = cdk.App()
+stack = cdk.Stack(app, "Bare")
+lambda_.Function(
+    stack,
+    "Function",
+    runtime=lambda_.Runtime.PYTHON_3_13,
+    handler="index.handler",
+    code=lambda_.Code.from_inline("def handler(event, context):\\n    return event\\n"),
+)
+app.synth()
+"""
+
+
+@dataclass
+class Row:
+    """One line of the results table."""
+
+    measure: str
+    value: float
+    baseline: float | None
+    unit: str
+    target: str
+    ok: bool | None
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        """The generated figure over the baseline's."""
+        return self.value / self.baseline if self.baseline else None
+
+
+def sh(args: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> str:
+    """Run a command; exit with its output when it fails."""
+    result = subprocess.run(
+        list(args), cwd=cwd, env=env or tool_env(), capture_output=True, text=True, check=False
+    )
+    if result.returncode:
+        sys.exit(f"{' '.join(args)} failed in {cwd}:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def timed(args: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> float:
+    """Wall time of a command, in seconds."""
+    start = time.perf_counter()
+    sh(args, cwd, env)
+    return time.perf_counter() - start
+
+
+def copier_args(template: Path, dst: Path, answers: dict[str, str]) -> list[str]:
+    """`copier copy` as a user runs it, non-interactive."""
+    data = [arg for key, value in answers.items() for arg in ("-d", f"{key}={value}")]
+    return [
+        sys.executable,
+        "-m",
+        "copier",
+        "copy",
+        "--trust",
+        "--defaults",
+        "--quiet",
+        *data,
+        str(template),
+        str(dst),
+    ]
+
+
+def bench_copy(work: Path) -> Row:
+    """`copier copy` of each combination against a one-file template."""
+    trivial = work / "trivial-template"
+    trivial.mkdir()
+    (trivial / "copier.yml").write_text("name:\n  type: str\n  default: x\n")
+    (trivial / "README.md.jinja").write_text("# {{ name }}\n")
+    baseline = statistics.median(
+        timed(copier_args(trivial, work / f"trivial-{i}", {}), work) for i in range(3)
+    )
+    times = {}
+    for answers in COMBINATIONS:
+        name = combination_id(answers)
+        times[name] = timed(
+            copier_args(ROOT, work / f"copy-{name}", {"name": "order-service", **answers}), work
+        )
+    slowest = max(times, key=lambda k: times[k])
+    worst = times[slowest]
+    return Row(
+        "copier copy, slowest of 24 combinations",
+        worst,
+        baseline,
+        "s",
+        "< 2 s each",
+        worst < 2,
+        f"median {statistics.median(times.values()):.2f} s; slowest {slowest}",
+    )
+
+
+def lambda_env(project: Path) -> dict[str, str]:
+    """The environment the service sees on Lambda (tracing on, metrics namespace set)."""
+    env = tool_env()
+    env.update(
+        AWS_LAMBDA_FUNCTION_NAME="order-service-bench",
+        AWS_REGION="us-east-1",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_XRAY_CONTEXT_MISSING="IGNORE_ERROR",
+        PATH=f"{project / '.venv' / 'bin'}{os.pathsep}{env['PATH']}",
+    )
+    return env
+
+
+def import_seconds(python: Path, module: str, cwd: Path, env: dict[str, str]) -> float:
+    """Seconds to import ``module`` in a fresh interpreter."""
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    return float(sh([str(python), "-c", code], cwd, env).strip())
+
+
+def bench_import(project: Path, bare_dir: Path, runs: int = 9) -> Row:
+    """Import of the generated app with tracing as on Lambda, against the bare app."""
+    python = project / ".venv" / "bin" / "python"
+    env = lambda_env(project)
+    service = project / D / API
+    generated, bare = [], []
+    for _ in range(runs):  # alternate, so both see the same machine load
+        generated.append(import_seconds(python, f"{MODULE}.main", service, env))
+        bare.append(import_seconds(python, "bare_app", bare_dir, env))
+    value, baseline = statistics.median(generated), statistics.median(bare)
+    return Row(
+        "import time (cold start proxy)",
+        value,
+        baseline,
+        "s",
+        "<= 1.5x bare",
+        value <= 1.5 * baseline,
+        f"median of {runs} fresh interpreters each",
+    )
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def server(app: str, cwd: Path, env: dict[str, str], log: Path) -> Iterator[int]:
+    """Serve ``app`` with uvicorn on a free port until the block ends."""
+    port = free_port()
+    args = [
+        str(Path(env["PATH"].split(os.pathsep)[0]) / "python"),
+        "-m",
+        "uvicorn",
+        app,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+    ]
+    with log.open("ab") as out:
+        process = subprocess.Popen(args, cwd=cwd, env=env, stdout=out, stderr=out)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    sys.exit(f"{app} did not start; see {log}")
+                time.sleep(0.05)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def wrk(port: int, seconds: int) -> tuple[float, float, float]:
+    """Requests/s, p50 and p99 latency (ms) measured by wrk."""
+    out = sh(
+        [
+            "wrk",
+            "-t1",
+            "-c8",
+            f"-d{seconds}s",
+            "--latency",
+            f"http://127.0.0.1:{port}/echo?message=bench",
+        ],
+        ROOT,
+    )
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+    def percentile(label: str) -> float:
+        value, unit = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)", out, re.M).groups()  # type: ignore[union-attr]
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    return rps, percentile("50"), percentile("99")
+
+
+async def _client(port: int, until: float, latencies: list[float]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    request = (
+        b"GET /echo?message=bench HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n"
+    )
+    while time.perf_counter() < until:
+        start = time.perf_counter()
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(re.search(rb"content-length: (\d+)", head, re.I).group(1))  # type: ignore[union-attr]
+        await reader.readexactly(length)
+        latencies.append((time.perf_counter() - start) * 1000)
+    writer.close()
+
+
+def python_load(port: int, seconds: int) -> tuple[float, float, float]:
+    """Requests/s, p50 and p99 (ms) from 8 keep-alive asyncio connections."""
+    latencies: list[float] = []
+
+    async def main() -> None:
+        until = time.perf_counter() + seconds
+        await asyncio.gather(*(_client(port, until, latencies) for _ in range(8)))
+
+    asyncio.run(main())
+    latencies.sort()
+    return (
+        len(latencies) / seconds,
+        latencies[len(latencies) // 2],
+        latencies[int(len(latencies) * 0.99)],
+    )
+
+
+def bench_throughput(project: Path, bare_dir: Path, seconds: int, work: Path) -> list[Row]:
+    """The sample route of the generated app against the bare app, same uvicorn settings."""
+    load = wrk if shutil.which("wrk") else python_load
+    env = tool_env()
+    env["PATH"] = f"{project / '.venv' / 'bin'}{os.pathsep}{env['PATH']}"
+    results: dict[str, list[tuple[float, float, float]]] = {"generated": [], "bare": []}
+    for _ in range(2):  # alternate rounds, keep each side's best
+        with server(f"{MODULE}.main:app", project / D / API, env, work / "generated.log") as port:
+            load(port, 1)  # warm up
+            results["generated"].append(load(port, seconds))
+        with server("bare_app:app", bare_dir, env, work / "bare.log") as port:
+            load(port, 1)
+            results["bare"].append(load(port, seconds))
+    gen = max(results["generated"])
+    bare = max(results["bare"])
+    tool = "wrk -t1 -c8" if load is wrk else "asyncio client, 8 connections"
+    return [
+        Row(
+            "throughput, GET /echo",
+            gen[0],
+            bare[0],
+            "req/s",
+            ">= 0.7x bare",
+            gen[0] >= 0.7 * bare[0],
+            f"{tool}, {seconds} s, best of 2",
+        ),
+        Row("latency p50", gen[1], bare[1], "ms", "", None),
+        Row("latency p99", gen[2], bare[2], "ms", "", None),
+    ]
+
+
+def tree_size(path: Path) -> int:
+    """Bytes of every file below ``path``."""
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def bench_bundle(project: Path) -> list[Row]:
+    """The Lambda bundle: unzipped, zipped, and its largest parts."""
+    seconds = timed(["uv", "run", "python", f"{D}/{API}/scripts/bundle.py"], project)
+    folder = project / D / API / "dist" / "lambda"
+    archive = project / D / API / "dist" / "lambda.zip"
+    unzipped = tree_size(folder)
+    parts = sorted(
+        ((tree_size(p) if p.is_dir() else p.stat().st_size, p.name) for p in folder.iterdir()),
+        reverse=True,
+    )[:4]
+    largest = ", ".join(f"{name} {size / 1e6:.1f} MB" for size, name in parts)
+    with zipfile.ZipFile(archive) as zf:
+        files = len(zf.infolist())
+    return [
+        Row(
+            "bundle, unzipped",
+            unzipped / 1e6,
+            None,
+            "MB",
+            "< 25 MB",
+            unzipped < 25e6,
+            f"largest: {largest}",
+        ),
+        Row(
+            "bundle, zipped",
+            archive.stat().st_size / 1e6,
+            None,
+            "MB",
+            "",
+            None,
+            f"{files} files; built in {seconds:.1f} s",
+        ),
+    ]
+
+
+def bench_synth(project: Path, work: Path) -> Row | None:
+    """`cdk synth` of the default project against a one-function CDK app."""
+    infra = project / D / "infra"
+    if not (infra / "cdk.json").is_file():
+        return None
+    env = tool_env()
+    synth = timed(["npx", "--yes", "aws-cdk@2", "synth", "--quiet"], infra, env)
+    bare = work / "bare-cdk"
+    bare.mkdir()
+    (bare / "app.py").write_text(BARE_CDK_APP)
+    python = project / ".venv" / "bin" / "python"
+    (bare / "cdk.json").write_text(json.dumps({"app": f"{python} app.py"}))
+    baseline = timed(["npx", "--yes", "aws-cdk@2", "synth", "--quiet"], bare, env)
+    return Row(
+        "cdk synth, default project",
+        synth,
+        baseline,
+        "s",
+        "",
+        None,
+        "baseline: one Lambda function; includes bundling and metadata",
+    )
+
+
+def bench_suite() -> Row:
+    """The template's own test suite, as CI runs it."""
+    seconds = timed(["uv", "run", "--frozen", "pytest", "-n", "auto", "-q"], ROOT)
+    return Row("template test suite", seconds / 60, None, "min", "< 30 min", seconds < 1800)
+
+
+def print_table(rows: list[Row]) -> None:
+    """The results as a Markdown table."""
+    print("| measure | generated | baseline | ratio | target | met | note |")
+    print("|---|---|---|---|---|---|---|")
+    for row in rows:
+        baseline = f"{row.baseline:.3g} {row.unit}" if row.baseline is not None else ""
+        ratio = f"{row.ratio:.2f}x" if row.ratio is not None else ""
+        met = "" if row.ok is None else ("yes" if row.ok else "NO")
+        print(
+            f"| {row.measure} | {row.value:.3g} {row.unit} | {baseline} | {ratio} "
+            f"| {row.target} | {met} | {row.note} |"
+        )
+
+
+def main() -> None:
+    """Run every benchmark and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=5, help="load duration per round")
+    parser.add_argument("--suite", action="store_true", help="also time the test suite")
+    options = parser.parse_args()
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        work = Path(tmp)
+        rows.append(bench_copy(work))
+        project = work / f"copy-{combination_id(COMBINATIONS[0])}"
+        sh(["uv", "sync"], project)
+        bare_dir = work / "bare"
+        bare_dir.mkdir()
+        (bare_dir / "bare_app.py").write_text(BARE_APP)
+        rows.append(bench_import(project, bare_dir))
+        rows.extend(bench_throughput(project, bare_dir, options.seconds, work))
+        rows.extend(bench_bundle(project))
+        synth = bench_synth(project, work)
+        if synth:
+            rows.append(synth)
+        if options.suite:
+            rows.append(bench_suite())
+    print_table(rows)
+    results = ROOT / "bench" / "results"
+    results.mkdir(exist_ok=True)
+    (results / "latest.json").write_text(json.dumps([asdict(r) for r in rows], indent=2))
+
+
+if __name__ == "__main__":
+    main()
