@@ -1,0 +1,112 @@
+"""Generated projects refuse committed conflict markers and rejected hunks (pre-commit and CI)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ProjectCache, tool_env
+
+PRE_COMMIT = Path(sys.executable).parent / "pre-commit"
+GUARD_STEP = "No conflict markers or rejected hunks left by copier update"
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture
+def repo(projects: ProjectCache, tmp_path: Path) -> Path:
+    """A writable git repository holding the default project."""
+    project = shutil.copytree(projects.rendered(), tmp_path / "project")
+    _git(project, "init", "--quiet")
+    _git(project, "add", "--all")
+    _git(project, "commit", "--quiet", "-m", "generated")
+    return project
+
+
+def _hook(repo: Path, hook: str, *files: str) -> subprocess.CompletedProcess[str]:
+    env = tool_env()
+    env["PRE_COMMIT_HOME"] = str(repo.parent / "pre-commit-home")
+    return subprocess.run(
+        [str(PRE_COMMIT), "run", hook, "--files", *files],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_pre_commit_refuses_conflict_markers(repo: Path) -> None:
+    readme = repo / "README.md"
+    readme.write_text("<<<<<<< before updating\nours\n=======\ntheirs\n>>>>>>> after updating\n")
+    result = _hook(repo, "no-conflict-markers", "README.md")
+    assert result.returncode != 0
+    assert "README.md:1:<<<<<<< before updating" in result.stdout
+
+
+def test_pre_commit_accepts_clean_files(repo: Path) -> None:
+    assert _hook(repo, "no-conflict-markers", "README.md").returncode == 0
+    assert _hook(repo, "no-rejected-hunks", "README.md").returncode == 0
+
+
+def test_pre_commit_refuses_rejected_hunks(repo: Path) -> None:
+    (repo / "pyproject.toml.rej").write_text("@@ -1 +1 @@\n-a\n+b\n")
+    result = _hook(repo, "no-rejected-hunks", "pyproject.toml.rej")
+    assert result.returncode != 0
+    assert "pyproject.toml.rej" in result.stdout
+
+
+def _guard_script(repo: Path) -> str:
+    workflow = yaml.safe_load((repo / ".github" / "workflows" / "ci.yml").read_text())
+    steps = workflow["jobs"]["checks"]["steps"]
+    return str(next(step["run"] for step in steps if step.get("name") == GUARD_STEP))
+
+
+def _run_guard(repo: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "-e", "-c", _guard_script(repo)],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_ci_guard_passes_a_clean_repository(repo: Path) -> None:
+    result = _run_guard(repo)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("notes.rej", "@@ -1 +1 @@\n"),
+        ("main.py.orig", "x = 1\n"),
+        ("module.py", "a = 1\n<<<<<<< before updating\nb = 2\n>>>>>>> after updating\n"),
+    ],
+)
+def test_ci_guard_fails_on_committed_leftovers(repo: Path, name: str, content: str) -> None:
+    (repo / name).write_text(content)
+    _git(repo, "add", "--force", name)
+    _git(repo, "commit", "--quiet", "-m", "leftover")
+    result = _run_guard(repo)
+    assert result.returncode != 0
+    assert name in result.stdout
+    assert "::error::" in result.stdout
+
+
+def test_ci_workflow_runs_every_check(projects: ProjectCache) -> None:
+    workflow = (projects.rendered() / ".github" / "workflows" / "ci.yml").read_text()
+    for command in ("uv sync", "ruff check", "ruff format --check", "mypy", "uv run pytest"):
+        assert command in workflow, command
