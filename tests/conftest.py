@@ -11,6 +11,7 @@ import itertools
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,10 @@ def tool_env() -> dict[str, str]:
     env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "1"
     pyenv_root = Path(env.get("PYENV_ROOT", Path.home() / ".pyenv"))
     extra = [str(p / "bin") for p in sorted((pyenv_root / "versions").glob("3.1[1-9]*"))]
-    env["PATH"] = os.pathsep.join([env.get("PATH", ""), *extra])
+    # The uv pinned in this repository's environment comes first: a pyenv shim named `uv`
+    # fails in generated projects whose .python-version names another interpreter.
+    tools = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join([tools, env.get("PATH", ""), *extra])
     return env
 
 

@@ -1,0 +1,1 @@
+"""The API package: routes in ``main``, app set-up and observability in ``init``."""

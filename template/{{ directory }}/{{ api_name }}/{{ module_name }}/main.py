@@ -1,0 +1,74 @@
+"""The API's routes. This file is yours: template updates never rewrite it.
+
+Every route's function name becomes its OpenAPI operationId, which the infrastructure uses to
+name the operation (and, with isolated integrations, its Lambda function).
+"""
+
+from collections.abc import AsyncIterator
+
+from aws_lambda_powertools.metrics import MetricUnit
+from fastapi import HTTPException
+from pydantic import BaseModel
+
+from .init import JsonStreamingResponse, app, logger, metrics, tracer
+
+
+class Echo(BaseModel):
+    """The echoed message."""
+
+    message: str
+
+
+class Item(BaseModel):
+    """An item of the catalogue."""
+
+    name: str
+
+
+class Chunk(BaseModel):
+    """One line of a streamed response."""
+
+    message: str
+
+
+@app.get("/echo")
+def echo(message: str = "hello") -> Echo:
+    """Return the message it was given."""
+    logger.info("Echoing", extra={"length": len(message)})
+    return Echo(message=message)
+
+
+@app.get("/items/{item_id}")
+@tracer.capture_method
+def get_item(item_id: int) -> Item:
+    """Fetch one item."""
+    if item_id < 0:
+        raise HTTPException(status_code=400, detail="Item ID must be positive")
+    with tracer.provider.in_subsegment("fetch-item-details"):
+        item = Item(name=f"item-{item_id}")
+    metrics.add_metric(name="ItemViewed", unit=MetricUnit.Count, value=1)
+    return item
+
+
+@app.post("/items", status_code=201)
+@tracer.capture_method
+def create_item(item: Item) -> Item:
+    """Create an item."""
+    logger.info("Creating item", extra={"item_name": item.name})
+    return item
+
+
+async def generate_chunks(count: int) -> AsyncIterator[Chunk]:
+    """Produce the chunks of ``stream`` one at a time."""
+    for i in range(count):
+        yield Chunk(message=f"This is chunk {i}")
+
+
+@app.post(
+    "/stream",
+    response_class=JsonStreamingResponse,
+    responses={200: JsonStreamingResponse.openapi_response(Chunk, "Stream of chunks")},
+)
+async def stream(count: int = 100) -> JsonStreamingResponse:
+    """Stream ``count`` chunks as JSON Lines."""
+    return JsonStreamingResponse(generate_chunks(count))
