@@ -272,7 +272,7 @@ def test_rendered_trees_have_no_leftovers(projects: ProjectCache, answers: dict[
         assert "{%" not in text, f"Jinja left in {rel}"
         assert "{#" not in text, f"Jinja left in {rel}"
         assert "{{" not in text.replace("${{", ""), f"Jinja left in {rel}"
-        assert text.strip() or path.name == "__init__.py", f"empty file {rel}"
+        assert text.strip() or path.name in {"__init__.py", "py.typed"}, f"empty file {rel}"
         assert "\n\n\n\n" not in text, f"blank-line runs from dead Jinja branches in {rel}"
 
 

@@ -1,0 +1,1 @@
+"""AWS CDK constructs shared by the APIs of this repository."""

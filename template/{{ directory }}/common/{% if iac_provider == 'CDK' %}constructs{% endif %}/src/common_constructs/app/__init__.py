@@ -1,0 +1,1 @@
+"""Constructs specific to this repository's APIs."""

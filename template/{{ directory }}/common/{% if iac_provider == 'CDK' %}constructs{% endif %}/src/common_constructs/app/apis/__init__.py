@@ -1,0 +1,1 @@
+"""One construct per API, named after it."""

@@ -1,0 +1,1 @@
+"""Generic constructs, reused by the constructs of each API."""

@@ -1,0 +1,1 @@
+"""API Gateway constructs and what they share."""

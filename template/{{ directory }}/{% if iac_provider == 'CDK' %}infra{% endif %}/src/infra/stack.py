@@ -1,0 +1,21 @@
+"""The stack holding every API of the repository."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from typing import Any
+
+from aws_cdk import Stack
+from constructs import Construct
+
+import infra.apis
+
+
+class ApisStack(Stack):
+    """Adds each API found in ``infra.apis`` (a module per API with an ``add(stack)``)."""
+
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        for module in sorted(pkgutil.iter_modules(infra.apis.__path__), key=lambda m: m.name):
+            importlib.import_module(f"infra.apis.{module.name}").add(self)

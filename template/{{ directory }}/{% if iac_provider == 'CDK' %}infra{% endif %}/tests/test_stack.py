@@ -1,0 +1,73 @@
+"""Tests of the CDK app: every API synthesizes with its functions, and cdk-nag passes."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from aws_cdk import App, Validations
+from aws_cdk.assertions import Match, Template
+from cdk_nag import AwsSolutionsChecks
+
+from common_constructs import build
+from infra.stack import ApisStack
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
+    """The synthesized stack, after the build step (OpenAPI, operations, bundles)."""
+    # One build at a time, when pytest-xdist runs several test processes.
+    with (Path(build.__file__).parent / ".build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        build.main()
+    app = App(outdir=str(tmp_path_factory.mktemp("cdk.out")))
+    stack = ApisStack(app, "Test")
+    yield Template.from_stack(stack)
+
+
+def test_every_function_runs_the_api_behind_the_web_adapter(template: Template) -> None:
+    functions = template.find_resources("AWS::Lambda::Function")
+    assert functions
+    for function in functions.values():
+        properties = function["Properties"]
+        assert properties["Handler"] == "run.sh"
+        assert properties["TracingConfig"] == {"Mode": "Active"}
+        assert properties["Runtime"].startswith("python3.")
+        variables = properties["Environment"]["Variables"]
+        assert variables["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/bootstrap"
+        assert variables["PORT"] == "8000"
+        assert variables["AWS_LWA_INVOKE_MODE"] in {"response_stream", "buffered"}
+        layers = str(properties["Layers"])
+        assert "LambdaAdapterLayer" in layers
+
+
+def test_functions_keep_their_logs_a_month(template: Template) -> None:
+    template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 30})
+
+
+def test_api_url_is_an_output(template: Template) -> None:
+    outputs = template.find_outputs("*")
+    assert any(key.endswith("Url") or "Url" in key for key in outputs)
+
+
+def test_stage_or_api_exists(template: Template) -> None:
+    rest = template.find_resources("AWS::ApiGateway::RestApi")
+    http = template.find_resources("AWS::ApiGatewayV2::Api")
+    assert rest or http
+    if rest:
+        template.has_resource_properties(
+            "AWS::ApiGateway::Method",
+            {"Integration": Match.object_like({"ResponseTransferMode": "STREAM"})},
+        )
+        template.has_resource_properties("AWS::ApiGateway::Stage", {"TracingEnabled": True})
+
+
+def test_cdk_nag_finds_nothing_unacknowledged(tmp_path: Path) -> None:
+    os.environ.setdefault("CDK_DEFAULT_REGION", "us-east-1")
+    app = App(outdir=str(tmp_path))
+    ApisStack(app, "Nag")
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    app.synth()  # raises when a rule fails
