@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -83,13 +84,23 @@ def read_operations(openapi_document: Path) -> dict[str, Operation]:
 
 
 def check_operations(
-    api_name: str, declared: Mapping[Any, Operation], openapi_document: Path
+    api_name: str, module: str, declared: Mapping[Any, Operation], service_root: Path
 ) -> None:
-    """Fail the synth when the generated operations no longer match the API's routes."""
+    """Fail the synth when the operations or the bundle no longer match the API's code.
+
+    The routes are read from the app itself, so a route added to ``main.py`` without running
+    the build step cannot be deployed silently without its integration.
+    """
     hint = "run `uv run python -m common_constructs.build` (the CDK app's build step does)"
-    if not openapi_document.is_file():
-        raise ValueError(f"{openapi_document} is missing: {hint}.")
-    current = read_operations(openapi_document)
+    importlib.import_module(f"{module}.main")  # registers the routes
+    app = importlib.import_module(f"{module}.init").app
+    methods = {"get", "put", "post", "delete", "options", "head", "patch"}
+    current = {
+        details["operationId"]: Operation(path=path, method=method.upper())
+        for path, item in app.openapi().get("paths", {}).items()
+        for method, details in item.items()
+        if method in methods
+    }
     if current != dict(declared):
         added = sorted(set(current) - set(declared))
         removed = sorted(set(declared) - set(current))
@@ -97,6 +108,11 @@ def check_operations(
             f"The operations of {api_name} changed (added {added}, removed {removed} or "
             f"moved): {hint} to regenerate them."
         )
+    bundle = service_root / "dist" / "lambda" / module
+    for source in sorted((service_root / module).rglob("*.py")):
+        built = bundle / source.relative_to(service_root / module)
+        if not built.is_file() or built.read_bytes() != source.read_bytes():
+            raise ValueError(f"The Lambda bundle of {api_name} is missing or stale: {hint}.")
 
 
 def lambda_web_adapter_layer(
@@ -104,11 +120,8 @@ def lambda_web_adapter_layer(
 ) -> lambda_.ILayerVersion:
     """The Lambda Web Adapter layer for the stack's partition, region and ``architecture``."""
     version = scope.node.try_get_context("lambdaWebAdapterLayerVersion")
-    name = (
-        "LambdaAdapterLayerArm64"
-        if architecture == lambda_.Architecture.ARM_64
-        else "LambdaAdapterLayerX86"
-    )
+    arm = architecture.name == lambda_.Architecture.ARM_64.name
+    name = "LambdaAdapterLayerArm64" if arm else "LambdaAdapterLayerX86"
     arn = (
         f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{LAMBDA_WEB_ADAPTER_ACCOUNT}:layer:{name}:"
         f"{version or DEFAULT_LAMBDA_WEB_ADAPTER_VERSION}"

@@ -1,0 +1,82 @@
+variable "name" {
+  description = "Name of the HTTP API; also names its access log group."
+  type        = string
+}
+
+variable "description" {
+  description = "Description of the HTTP API."
+  type        = string
+  default     = null
+}
+
+variable "jwt_issuer" {
+  description = "Issuer URL of a JWT authorizer (for Cognito: https://cognito-idp.<region>.amazonaws.com/<user-pool-id>); null for none."
+  type        = string
+  default     = null
+}
+
+variable "jwt_audience" {
+  description = "Audiences (for Cognito: app client ids) a JWT must carry."
+  type        = list(string)
+  default     = []
+}
+
+variable "cors_allow_origins" {
+  description = "Origins allowed to call the API from a browser (\"*\" for any). Empty disables CORS."
+  type        = list(string)
+  default     = ["*"]
+}
+
+variable "cors_allow_methods" {
+  description = "Methods browsers may use."
+  type        = list(string)
+  default     = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
+}
+
+variable "cors_allow_headers" {
+  description = "Request headers browsers may send."
+  type        = list(string)
+  default     = ["authorization", "content-type", "x-amz-content-sha256", "x-amz-date", "x-amz-security-token", "x-correlation-id"]
+}
+
+variable "cors_expose_headers" {
+  description = "Response headers browsers may read."
+  type        = list(string)
+  default     = ["x-correlation-id"]
+}
+
+variable "cors_max_age_seconds" {
+  description = "How long browsers may cache a preflight response."
+  type        = number
+  default     = 600
+}
+
+variable "log_retention_in_days" {
+  description = "Retention of the access log group."
+  type        = number
+  default     = 365
+}
+
+variable "kms_key_arn" {
+  description = "KMS key encrypting the access log group; null for CloudWatch Logs' own encryption."
+  type        = string
+  default     = null
+}
+
+variable "throttling_burst_limit" {
+  description = "Burst limit of every route; null for the account's limit."
+  type        = number
+  default     = null
+}
+
+variable "throttling_rate_limit" {
+  description = "Steady requests per second of every route; null for the account's limit."
+  type        = number
+  default     = null
+}
+
+variable "tags" {
+  description = "Tags of every resource."
+  type        = map(string)
+  default     = {}
+}

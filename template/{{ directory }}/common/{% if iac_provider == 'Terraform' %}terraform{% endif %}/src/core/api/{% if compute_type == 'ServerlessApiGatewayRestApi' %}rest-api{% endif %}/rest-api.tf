@@ -1,0 +1,215 @@
+# A regional REST API with a greedy `/{proxy+}` resource, CORS preflight answered by API
+# Gateway itself, an optional Cognito authorizer, and a stage with X-Ray tracing, access logs
+# and method metrics. The caller adds its own methods and integrations (see app/apis) and passes
+# a hash of them as `redeployment_trigger`.
+
+locals {
+  cors_enabled = length(var.cors_allow_origins) > 0
+  # One value per response, chosen from the allowed list: a comma-joined list is not a valid
+  # Access-Control-Allow-Origin header.
+  cors_origin_template = <<-EOT
+    #set($allowed = ${jsonencode(var.cors_allow_origins)})
+    #set($origin = $input.params().header.get("Origin"))
+    #if("$!origin" == "")
+    #set($origin = $input.params().header.get("origin"))
+    #end
+    #if($allowed.contains("*"))
+    #set($context.responseOverride.header.Access-Control-Allow-Origin = "*")
+    #elseif("$!origin" != "" && $allowed.contains($origin))
+    #set($context.responseOverride.header.Access-Control-Allow-Origin = $origin)
+    #end
+  EOT
+  # Errors written by API Gateway itself (denied signature, expired token) can only carry a
+  # fixed origin: they get CORS headers when a single origin (or "*") is allowed.
+  gateway_response_origin = length(var.cors_allow_origins) == 1 ? var.cors_allow_origins[0] : null
+  cors_resources = local.cors_enabled ? {
+    root  = aws_api_gateway_rest_api.this.root_resource_id
+    proxy = aws_api_gateway_resource.proxy.id
+  } : {}
+}
+
+resource "aws_api_gateway_rest_api" "this" {
+  name        = var.name
+  description = var.description
+  tags        = var.tags
+
+  endpoint_configuration {
+    types = ["REGIONAL"]
+  }
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_api_gateway_resource" "proxy" {
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  parent_id   = aws_api_gateway_rest_api.this.root_resource_id
+  path_part   = "{proxy+}"
+}
+
+resource "aws_api_gateway_authorizer" "cognito" {
+  count = length(var.cognito_user_pool_arns) > 0 ? 1 : 0
+
+  name            = "${var.name}-cognito"
+  rest_api_id     = aws_api_gateway_rest_api.this.id
+  type            = "COGNITO_USER_POOLS"
+  provider_arns   = var.cognito_user_pool_arns
+  identity_source = "method.request.header.Authorization"
+}
+
+# CORS preflight: browsers send OPTIONS without credentials, so these methods are open and
+# answered by a MOCK integration, without invoking the function.
+resource "aws_api_gateway_method" "preflight" {
+  for_each = local.cors_resources
+
+  rest_api_id   = aws_api_gateway_rest_api.this.id
+  resource_id   = each.value
+  http_method   = "OPTIONS"
+  authorization = "NONE"
+}
+
+resource "aws_api_gateway_integration" "preflight" {
+  for_each = local.cors_resources
+
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  resource_id = each.value
+  http_method = aws_api_gateway_method.preflight[each.key].http_method
+  type        = "MOCK"
+
+  request_templates = {
+    "application/json" = jsonencode({ statusCode = 204 })
+  }
+}
+
+resource "aws_api_gateway_method_response" "preflight" {
+  for_each = local.cors_resources
+
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  resource_id = each.value
+  http_method = aws_api_gateway_method.preflight[each.key].http_method
+  status_code = "204"
+
+  response_parameters = {
+    "method.response.header.Access-Control-Allow-Headers" = true
+    "method.response.header.Access-Control-Allow-Methods" = true
+    "method.response.header.Access-Control-Allow-Origin"  = true
+    "method.response.header.Access-Control-Max-Age"       = true
+    "method.response.header.Vary"                         = true
+  }
+}
+
+resource "aws_api_gateway_integration_response" "preflight" {
+  for_each = local.cors_resources
+
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  resource_id = each.value
+  http_method = aws_api_gateway_method.preflight[each.key].http_method
+  status_code = aws_api_gateway_method_response.preflight[each.key].status_code
+
+  response_parameters = {
+    "method.response.header.Access-Control-Allow-Headers" = "'${join(",", var.cors_allow_headers)}'"
+    "method.response.header.Access-Control-Allow-Methods" = "'${join(",", var.cors_allow_methods)}'"
+    "method.response.header.Access-Control-Max-Age"       = "'${var.cors_max_age_seconds}'"
+    "method.response.header.Vary"                         = "'Origin'"
+  }
+
+  response_templates = {
+    "application/json" = local.cors_origin_template
+  }
+
+  depends_on = [aws_api_gateway_integration.preflight]
+}
+
+resource "aws_api_gateway_gateway_response" "cors" {
+  for_each = local.gateway_response_origin == null ? toset([]) : toset(["DEFAULT_4XX", "DEFAULT_5XX"])
+
+  rest_api_id   = aws_api_gateway_rest_api.this.id
+  response_type = each.key
+
+  response_parameters = {
+    "gatewayresponse.header.Access-Control-Allow-Origin" = "'${local.gateway_response_origin}'"
+    "gatewayresponse.header.Vary"                        = "'Origin'"
+  }
+}
+
+resource "aws_api_gateway_deployment" "this" {
+  rest_api_id = aws_api_gateway_rest_api.this.id
+
+  triggers = {
+    redeployment = sha1(jsonencode([
+      var.redeployment_trigger,
+      aws_api_gateway_resource.proxy,
+      aws_api_gateway_method.preflight,
+      aws_api_gateway_integration.preflight,
+      aws_api_gateway_integration_response.preflight,
+      aws_api_gateway_gateway_response.cors,
+      aws_api_gateway_authorizer.cognito,
+    ]))
+  }
+
+  lifecycle {
+    create_before_destroy = true
+  }
+
+  depends_on = [
+    aws_api_gateway_integration_response.preflight,
+    aws_api_gateway_gateway_response.cors,
+  ]
+}
+
+resource "aws_cloudwatch_log_group" "access" {
+  name              = "/aws/apigateway/${var.name}/access"
+  retention_in_days = var.log_retention_in_days
+  kms_key_id        = var.kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_api_gateway_stage" "this" {
+  rest_api_id          = aws_api_gateway_rest_api.this.id
+  deployment_id        = aws_api_gateway_deployment.this.id
+  stage_name           = var.stage_name
+  xray_tracing_enabled = true
+  tags                 = var.tags
+
+  access_log_settings {
+    destination_arn = aws_cloudwatch_log_group.access.arn
+    format = jsonencode({
+      requestId          = "$context.requestId"
+      extendedRequestId  = "$context.extendedRequestId"
+      xrayTraceId        = "$context.xrayTraceId"
+      requestTime        = "$context.requestTime"
+      ip                 = "$context.identity.sourceIp"
+      caller             = "$context.identity.caller"
+      user               = "$context.identity.user"
+      cognitoSubject     = "$context.authorizer.claims.sub"
+      httpMethod         = "$context.httpMethod"
+      resourcePath       = "$context.resourcePath"
+      path               = "$context.path"
+      protocol           = "$context.protocol"
+      status             = "$context.status"
+      responseLength     = "$context.responseLength"
+      responseLatency    = "$context.responseLatency"
+      integrationLatency = "$context.integration.latency"
+      integrationStatus  = "$context.integration.status"
+      integrationError   = "$context.integration.error"
+      errorMessage       = "$context.error.message"
+    })
+  }
+}
+
+resource "aws_api_gateway_method_settings" "all" {
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  stage_name  = aws_api_gateway_stage.this.stage_name
+  method_path = "*/*"
+
+  settings {
+    metrics_enabled        = true
+    logging_level          = var.logging_level
+    data_trace_enabled     = false
+    caching_enabled        = false
+    cache_data_encrypted   = true
+    throttling_burst_limit = var.throttling_burst_limit
+    throttling_rate_limit  = var.throttling_rate_limit
+  }
+}

@@ -1,0 +1,92 @@
+variable "name" {
+  description = "Name of the REST API; also names its access log group."
+  type        = string
+}
+
+variable "description" {
+  description = "Description of the REST API."
+  type        = string
+  default     = null
+}
+
+variable "stage_name" {
+  description = "Name of the stage the API is deployed to (part of the invoke URL)."
+  type        = string
+  default     = "prod"
+}
+
+variable "redeployment_trigger" {
+  description = "A hash of the methods and integrations added by the caller: a new value redeploys the stage."
+  type        = string
+}
+
+variable "cognito_user_pool_arns" {
+  description = "User pools of a Cognito authorizer; empty for none. Its id is the authorizer_id output."
+  type        = list(string)
+  default     = []
+}
+
+variable "cors_allow_origins" {
+  description = "Origins allowed to call the API from a browser (\"*\" for any). Empty disables CORS preflight."
+  type        = list(string)
+  default     = ["*"]
+}
+
+variable "cors_allow_methods" {
+  description = "Methods browsers may use, answered to CORS preflight requests."
+  type        = list(string)
+  default     = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
+}
+
+variable "cors_allow_headers" {
+  description = "Request headers browsers may send, answered to CORS preflight requests."
+  type        = list(string)
+  default     = ["authorization", "content-type", "x-amz-content-sha256", "x-amz-date", "x-amz-security-token", "x-correlation-id"]
+}
+
+variable "cors_max_age_seconds" {
+  description = "How long browsers may cache a preflight response."
+  type        = number
+  default     = 600
+}
+
+variable "log_retention_in_days" {
+  description = "Retention of the access log group."
+  type        = number
+  default     = 365
+}
+
+variable "kms_key_arn" {
+  description = "KMS key encrypting the access log group; null for CloudWatch Logs' own encryption."
+  type        = string
+  default     = null
+}
+
+variable "logging_level" {
+  description = "Execution logging level of every method: OFF, ERROR or INFO."
+  type        = string
+  default     = "ERROR"
+
+  validation {
+    condition     = contains(["OFF", "ERROR", "INFO"], var.logging_level)
+    error_message = "logging_level must be OFF, ERROR or INFO."
+  }
+}
+
+variable "throttling_burst_limit" {
+  description = "Burst limit of every method (-1: the account's limit)."
+  type        = number
+  default     = -1
+}
+
+variable "throttling_rate_limit" {
+  description = "Steady requests per second of every method (-1: the account's limit)."
+  type        = number
+  default     = -1
+}
+
+variable "tags" {
+  description = "Tags of every resource."
+  type        = map(string)
+  default     = {}
+}

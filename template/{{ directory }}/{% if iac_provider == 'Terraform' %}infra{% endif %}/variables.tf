@@ -1,0 +1,28 @@
+variable "aws_region" {
+  description = "AWS Region every API is deployed to."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "environment" {
+  description = "Name of the environment (dev, staging, prod): suffixes resource names and tags every resource."
+  type        = string
+  default     = "dev"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,15}$", var.environment))
+    error_message = "environment must be 1 to 16 lower-case letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "tags" {
+  description = "Extra tags of every resource."
+  type        = map(string)
+  default     = {}
+}
+
+variable "manage_api_gateway_cloudwatch_role" {
+  description = "Set the Region's API Gateway CloudWatch Logs role (needed once per account and Region for REST API access logs). Set false if something else manages it."
+  type        = bool
+  default     = true
+}

@@ -1,0 +1,325 @@
+"""The generated CDK infrastructure, synthesized for real: resources, cdk-nag, cfn-lint."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ProjectCache, combination_id, render, run, tool_env
+
+CDK_COMBINATIONS = [
+    {"compute_type": c, "integration_pattern": p, "auth": a, "iac_provider": "CDK"}
+    for c in ("ServerlessApiGatewayRestApi", "ServerlessApiGatewayHttpApi")
+    for p in ("isolated", "shared")
+    for a in ("IAM", "Cognito", "None")
+]
+INFRA = Path("packages") / "infra"
+SERVICE = Path("packages") / "order-service"
+CFN_LINT = Path(sys.executable).parent / "cfn-lint"
+
+
+def synth(project: Path, outdir: Path) -> dict[str, Any]:
+    """Run the documented build step and the CDK app; return the synthesized template."""
+    run(["uv", "run", "--no-sync", "python", "-m", "common_constructs.build"], project / INFRA)
+    env = {**tool_env(), "CDK_OUTDIR": str(outdir)}
+    run(["uv", "run", "--no-sync", "python", "-m", "infra.app"], project / INFRA, env=env)
+    template: dict[str, Any] = json.loads((outdir / "Apis.template.json").read_text())
+    return template
+
+
+def resources(template: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    """The properties of every resource of ``kind``."""
+    return [r.get("Properties", {}) for r in template["Resources"].values() if r["Type"] == kind]
+
+
+@pytest.fixture(scope="module", params=CDK_COMBINATIONS, ids=combination_id)
+def synthesized(
+    request: pytest.FixtureRequest,
+    projects: ProjectCache,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[dict[str, str], Path, dict[str, Any]]:
+    answers: dict[str, str] = request.param
+    project = projects.synced(**answers)
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    return answers, outdir, synth(project, outdir)
+
+
+@pytest.mark.slow
+def test_functions_follow_the_integration_pattern(
+    synthesized: tuple[dict[str, str], Path, dict[str, Any]],
+) -> None:
+    answers, _, template = synthesized
+    functions = resources(template, "AWS::Lambda::Function")
+    assert len(functions) == (4 if answers["integration_pattern"] == "isolated" else 1)
+    rest = answers["compute_type"].endswith("RestApi")
+    for function in functions:
+        assert function["Handler"] == "run.sh"
+        assert function["Runtime"] == "python3.13"
+        assert function["Architectures"] == ["arm64"]
+        assert function["TracingConfig"] == {"Mode": "Active"}
+        assert function["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+        variables = function["Environment"]["Variables"]
+        assert variables["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/bootstrap"
+        assert variables["AWS_LWA_INVOKE_MODE"] == ("response_stream" if rest else "buffered")
+        assert variables["POWERTOOLS_SERVICE_NAME"] == "order-service"
+        assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "order-service"
+        layer = json.dumps(function["Layers"])
+        assert "LambdaAdapterLayerArm64:25" in layer
+        assert "AWS::Partition" in layer
+        assert "AWS::Region" in layer
+        assert "LoggingConfig" in function
+    groups = resources(template, "AWS::Logs::LogGroup")
+    assert sum(1 for g in groups if g.get("RetentionInDays") == 30) == len(functions)
+
+
+@pytest.mark.slow
+def test_every_operation_is_routed_with_the_chosen_auth(
+    synthesized: tuple[dict[str, str], Path, dict[str, Any]],
+) -> None:
+    answers, _, template = synthesized
+    auth = answers["auth"]
+    if answers["compute_type"].endswith("RestApi"):
+        methods = resources(template, "AWS::ApiGateway::Method")
+        operations = [m for m in methods if m["HttpMethod"] != "OPTIONS"]
+        assert sorted(m["HttpMethod"] for m in operations) == ["GET", "GET", "POST", "POST"]
+        expected = {"IAM": "AWS_IAM", "Cognito": "COGNITO_USER_POOLS", "None": "NONE"}[auth]
+        assert {m["AuthorizationType"] for m in operations} == {expected}
+        for method in methods:
+            assert method["Integration"]["ResponseTransferMode"] == "STREAM"
+            assert "response-streaming-invocations" in json.dumps(method["Integration"]["Uri"])
+        preflight = [m for m in methods if m["HttpMethod"] == "OPTIONS"]
+        assert preflight
+        assert {m["AuthorizationType"] for m in preflight} == {"NONE"}
+        stage = resources(template, "AWS::ApiGateway::Stage")[0]
+        assert stage["TracingEnabled"] is True
+        assert "AccessLogSetting" in stage
+        assert stage["MethodSettings"][0]["ThrottlingRateLimit"] == 100
+        assert resources(template, "AWS::WAFv2::WebACLAssociation")
+        assert resources(template, "AWS::ApiGateway::Account")
+        log_keys = [g for g in resources(template, "AWS::Logs::LogGroup") if "KmsKeyId" in g]
+        assert log_keys, "the access log group is not encrypted with a KMS key"
+    else:
+        routes = resources(template, "AWS::ApiGatewayV2::Route")
+        keys = sorted(r["RouteKey"] for r in routes)
+        assert keys == ["GET /echo", "GET /items/{item_id}", "POST /items", "POST /stream"]
+        expected = {"IAM": "AWS_IAM", "Cognito": "JWT", "None": "NONE"}[auth]
+        assert {r.get("AuthorizationType", "NONE") for r in routes} == {expected}
+        api = resources(template, "AWS::ApiGatewayV2::Api")[0]
+        assert api["CorsConfiguration"]["AllowOrigins"] == ["*"]
+        stage = resources(template, "AWS::ApiGatewayV2::Stage")[0]
+        assert "AccessLogSettings" in stage
+        integrations = resources(template, "AWS::ApiGatewayV2::Integration")
+        assert {i["PayloadFormatVersion"] for i in integrations} == {"2.0"}
+    pools = resources(template, "AWS::Cognito::UserPool")
+    assert len(pools) == (1 if auth == "Cognito" else 0)
+    assert any("Url" in key for key in template["Outputs"])
+
+
+@pytest.mark.slow
+def test_integrations_invoke_published_versions(
+    synthesized: tuple[dict[str, str], Path, dict[str, Any]],
+) -> None:
+    answers, _, template = synthesized
+    versions = template_ids(template, "AWS::Lambda::Version")
+    assert len(versions) == (4 if answers["integration_pattern"] == "isolated" else 1)
+    if answers["compute_type"].endswith("RestApi"):
+        uris = [m["Integration"]["Uri"] for m in resources(template, "AWS::ApiGateway::Method")]
+    else:
+        uris = [i["IntegrationUri"] for i in resources(template, "AWS::ApiGatewayV2::Integration")]
+    for uri in uris:
+        assert any(version in json.dumps(uri) for version in versions), uri
+
+
+def template_ids(template: dict[str, Any], kind: str) -> list[str]:
+    """Logical ids of the resources of ``kind``."""
+    return [key for key, r in template["Resources"].items() if r["Type"] == kind]
+
+
+@pytest.mark.slow
+def test_cdk_nag_passes_and_every_acknowledgement_has_a_reason(
+    synthesized: tuple[dict[str, str], Path, dict[str, Any]],
+) -> None:
+    _, outdir, _ = synthesized
+    report = json.loads((outdir / "validation-report.json").read_text())
+    (nag,) = [r for r in report["pluginReports"] if r["pluginName"] == "AwsSolutions"]
+    assert nag["conclusion"] == "success"
+    assert nag["violations"] == []
+    for acknowledged in nag["suppressedViolations"]:
+        assert len(acknowledged["reason"]) > 20, acknowledged["ruleName"]
+    # No wildcard action on a wildcard resource anywhere.
+    for rule in nag["suppressedViolations"]:
+        assert "Action::*" not in rule["ruleName"]
+
+
+@pytest.mark.slow
+def test_cfn_lint_finds_no_errors(
+    synthesized: tuple[dict[str, str], Path, dict[str, Any]],
+) -> None:
+    _, outdir, _ = synthesized
+    result = subprocess.run(
+        [str(CFN_LINT), "--format", "json", str(outdir / "Apis.template.json")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    findings = json.loads(result.stdout or "[]")
+    errors = [f for f in findings if f["Level"] == "Error"]
+    assert not errors, json.dumps(errors, indent=2)
+
+
+@pytest.fixture(scope="module")
+def editable(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A default CDK project of its own (it gets edited), installed."""
+    project = render(tmp_path_factory.mktemp("editable") / "project", {"name": "order-service"})
+    run(["uv", "sync"], project, timeout=900)
+    return project
+
+
+@pytest.mark.slow
+def test_a_new_route_needs_the_build_and_then_gets_its_function(
+    editable: Path, tmp_path: Path
+) -> None:
+    synth(editable, tmp_path / "before")
+    main_py = editable / SERVICE / "order_service" / "main.py"
+    main_py.write_text(
+        main_py.read_text()
+        + '\n\n@app.delete("/items/{item_id}")\ndef delete_item(item_id: int) -> None:\n'
+        '    """Delete an item."""\n'
+    )
+    env = {**tool_env(), "CDK_OUTDIR": str(tmp_path / "stale")}
+    stale = subprocess.run(
+        ["uv", "run", "--no-sync", "python", "-m", "infra.app"],
+        cwd=editable / INFRA,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert stale.returncode != 0
+    assert "operations of order-service changed" in stale.stderr
+    template = synth(editable, tmp_path / "after")
+    assert len(resources(template, "AWS::Lambda::Function")) == 5
+    operations = (
+        editable / "packages/common/constructs/src/common_constructs/app/apis"
+        / "order_service_operations.py"
+    )  # fmt: skip
+    assert '"delete_item": Operation(path="/items/{item_id}", method="DELETE")' in (
+        operations.read_text()
+    )
+    run(["uv", "run", "--no-sync", "mypy", "packages/common/constructs"], editable)
+    run(["uv", "run", "--no-sync", "ruff", "format", "--check", "packages"], editable)
+
+
+TYPE_ERRORS = """
+from aws_cdk import App, Stack
+from aws_cdk import aws_apigateway as apigw
+
+from common_constructs.app.apis.order_service import OrderServiceApi
+from common_constructs.core.api.utils import ApiIntegration
+
+stack = Stack(App(), "S")
+builder = OrderServiceApi.default_integrations(stack).with_overrides(
+    {"get_itme": ApiIntegration(integration=apigw.HttpIntegration("https://example.com"))}
+)
+api = OrderServiceApi(stack, "Api", integrations=builder.build())
+api.integrations.not_an_operation.handler
+"""
+
+
+@pytest.mark.slow
+def test_a_type_checker_catches_misspelt_operations(editable: Path) -> None:
+    probe = editable / INFRA / "src" / "infra" / "probe_types.py"
+    probe.write_text(TYPE_ERRORS)
+    try:
+        result = subprocess.run(
+            ["uv", "run", "--no-sync", "mypy", str(probe)],
+            cwd=editable,
+            env=tool_env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        probe.unlink()
+    assert result.returncode != 0
+    assert "get_itme" in result.stdout
+    assert "not_an_operation" in result.stdout
+
+
+@pytest.mark.slow
+def test_overrides_and_options_work_as_documented(editable: Path) -> None:
+    run(["uv", "run", "--no-sync", "python", "-m", "common_constructs.build"], editable / INFRA)
+    script = editable / INFRA / "src" / "infra" / "probe_overrides.py"
+    script.write_text(OVERRIDES)
+    try:
+        result = run(["uv", "run", "--no-sync", "python", str(script)], editable)
+    finally:
+        script.unlink()
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+        "functions": 3,
+        "vpc_functions": 3,
+        "http_integrations": 1,
+        "bucket": True,
+        "handler": None,
+        "env": "https://app.example.com",
+    }
+
+
+OVERRIDES = """
+import json
+from dataclasses import dataclass
+
+from aws_cdk import App, Stack
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Template
+
+from common_constructs.app.apis.order_service import OrderServiceApi
+from common_constructs.core.api.utils import ApiIntegration
+
+
+@dataclass
+class FileIntegration(ApiIntegration):
+    bucket: s3.Bucket | None = None
+
+
+stack = Stack(App(), "S")
+vpc = ec2.Vpc(stack, "Vpc")
+bucket = s3.Bucket(stack, "Bucket")
+api = OrderServiceApi(
+    stack,
+    "Api",
+    integrations=OrderServiceApi.default_integrations(stack)
+    .with_default_options(vpc=vpc)
+    .with_overrides(
+        {
+            "echo": FileIntegration(
+                integration=apigw.HttpIntegration("https://example.com/echo"), bucket=bucket
+            )
+        }
+    )
+    .build(),
+)
+api.restrict_cors_to("https://app.example.com")
+api.grant_invoke_access(iam.Role(stack, "Caller", assumed_by=iam.AccountRootPrincipal()))
+template = Template.from_stack(stack).to_json()
+functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+methods = [r for r in template["Resources"].values() if r["Type"] == "AWS::ApiGateway::Method"]
+echo = api.integrations.echo
+print(json.dumps({
+    "functions": len(functions),
+    "vpc_functions": sum(1 for f in functions if "VpcConfig" in f["Properties"]),
+    "http_integrations": sum(
+        1 for m in methods if m["Properties"]["Integration"]["Type"].startswith("HTTP")
+    ),
+    "bucket": isinstance(echo, FileIntegration) and echo.bucket is bucket,
+    "handler": echo.handler,
+    "env": functions[0]["Properties"]["Environment"]["Variables"]["ALLOWED_ORIGINS"],
+}))
+"""

@@ -1,0 +1,681 @@
+"""The generated Terraform: formatted, structurally right, scanned clean, validated for real.
+
+Every Terraform combination of compute type and auth is rendered once (the integration pattern
+only concerns CDK: a test proves it changes nothing here). ``terraform validate`` runs against
+the provider mirror named by ``TF_PROVIDER_MIRROR`` (``.ci/run`` finds and sets it); what the
+mirrored provider cannot check is reported as a warning in the test summary, never as passed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import warnings
+from pathlib import Path
+from typing import Any
+
+import hcl2
+import pytest
+from conftest import COMBINATIONS, ProjectCache, combination_id, render, run, tool_env
+
+DIRECTORY = "packages"
+API = "order-service"
+MODULE = "order_service"
+CHECKOV = "checkov==3.3.30"
+#: First hashicorp/aws release with `response_transfer_mode` on aws_api_gateway_integration.
+STREAMING_PROVIDER = (6, 25, 0)
+REQUIRED_CONSTRAINT = ">= 6.25.0"
+
+TERRAFORM = [
+    answers
+    for answers in COMBINATIONS
+    if answers["iac_provider"] == "Terraform" and answers["integration_pattern"] == "isolated"
+]
+
+APP_VARIABLES = {
+    "env",
+    "additional_iam_policy_statements",
+    "tags",
+    "cors_allow_origins",
+    "cors_allow_methods",
+    "cors_allow_headers",
+    "memory_size",
+    "timeout",
+    "log_retention_in_days",
+    "vpc_subnet_ids",
+    "vpc_security_group_ids",
+    "lambda_web_adapter_layer_version",
+}
+APP_OUTPUTS = {
+    "stage_invoke_url",
+    "api_execution_arn",
+    "api_arn",
+    "lambda_function_name",
+    "lambda_function_arn",
+    "lambda_execution_role_arn",
+    "lambda_execution_role_name",
+}
+SHARED_INFRA_FILES = ("versions.tf", "providers.tf", "variables.tf", "main.tf", "README.md")
+
+
+class UnvalidatedTerraform(UserWarning):
+    """Part of the generated Terraform that the available provider could not validate."""
+
+
+def is_rest(answers: dict[str, str]) -> bool:
+    return answers["compute_type"] == "ServerlessApiGatewayRestApi"
+
+
+def terraform_trees(project: Path) -> list[Path]:
+    """Every file of the project that Terraform users own: modules, root config, checkov."""
+    roots = [project / DIRECTORY / "common" / "terraform", project / DIRECTORY / "infra"]
+    files = [p for root in roots for p in sorted(root.rglob("*")) if p.is_file()]
+    return [*files, project / ".checkov.yaml"]
+
+
+def app_module(project: Path) -> Path:
+    return project / DIRECTORY / "common" / "terraform" / "src" / "app" / "apis" / API
+
+
+def core_module(project: Path, answers: dict[str, str]) -> Path:
+    name = "rest-api" if is_rest(answers) else "http-api"
+    return project / DIRECTORY / "common" / "terraform" / "src" / "core" / "api" / name
+
+
+_OPTIONS = hcl2.SerializationOptions(
+    with_comments=False, explicit_blocks=False, strip_string_quotes=True
+)
+
+
+def parse(folder: Path) -> dict[str, Any]:
+    """Every block of the .tf files of ``folder``, merged: {kind: {name(s): body}}."""
+    merged: dict[str, Any] = {
+        "variable": {},
+        "output": {},
+        "resource": {},
+        "data": {},
+        "module": {},
+        "locals": {},
+    }
+    for path in sorted(folder.glob("*.tf")):
+        with path.open(encoding="utf-8") as handle:
+            doc = hcl2.load(handle, serialization_options=_OPTIONS)
+        for kind in ("variable", "output", "module"):
+            for block in doc.get(kind, []):
+                merged[kind].update(block)
+        for kind in ("resource", "data"):
+            for block in doc.get(kind, []):
+                for type_, named in block.items():
+                    for name, body in named.items():
+                        merged[kind][(type_, name)] = body
+        for block in doc.get("locals", []):
+            merged["locals"].update(block)
+    return merged
+
+
+def resources(doc: dict[str, Any], type_: str) -> dict[str, Any]:
+    return {name: body for (kind, name), body in doc["resource"].items() if kind == type_}
+
+
+def only(items: dict[str, Any]) -> Any:
+    assert len(items) == 1, sorted(items)
+    return next(iter(items.values()))
+
+
+def tf_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for terraform: a CLI config of our own (the mirror when there is one)."""
+    env = tool_env()
+    env["TF_IN_AUTOMATION"] = "1"
+    env["CHECKPOINT_DISABLE"] = "1"
+    config = tmp_path / "terraform.rc"
+    mirror = os.environ.get("TF_PROVIDER_MIRROR")
+    if mirror:
+        config.write_text(
+            "provider_installation {\n"
+            f'  filesystem_mirror {{\n    path    = "{mirror}"\n'
+            '    include = ["registry.terraform.io/hashicorp/*"]\n  }\n'
+            '  direct {\n    exclude = ["registry.terraform.io/hashicorp/*"]\n  }\n}\n',
+            encoding="utf-8",
+        )
+    else:
+        config.write_text("", encoding="utf-8")
+    env["TF_CLI_CONFIG_FILE"] = str(config)
+    return env
+
+
+@pytest.fixture
+def project(projects: ProjectCache, request: pytest.FixtureRequest) -> Path:
+    return projects.rendered(**request.param)
+
+
+def with_terraform(answers: list[dict[str, str]]) -> pytest.MarkDecorator:
+    return pytest.mark.parametrize("project", answers, ids=combination_id, indirect=True)
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("answers", TERRAFORM, ids=combination_id)
+def test_integration_pattern_does_not_change_the_terraform(
+    projects: ProjectCache, answers: dict[str, str]
+) -> None:
+    isolated = projects.rendered(**answers)
+    shared = projects.rendered(**{**answers, "integration_pattern": "shared"})
+    for path in terraform_trees(isolated):
+        rel = path.relative_to(isolated)
+        assert (shared / rel).read_text() == path.read_text(), rel
+    assert len(terraform_trees(shared)) == len(terraform_trees(isolated))
+
+
+@pytest.mark.parametrize("answers", TERRAFORM, ids=combination_id)
+def test_shared_terraform_files_do_not_depend_on_the_api_name(
+    projects: ProjectCache, answers: dict[str, str]
+) -> None:
+    first = projects.rendered(**answers)
+    other = projects.rendered(**{**answers, "name": "Billing API"})
+    shared = [core_module(first, answers), first / DIRECTORY / "infra"]
+    for folder in shared:
+        for path in folder.iterdir():
+            if path.name == f"{API}.tf":
+                continue
+            rel = path.relative_to(first)
+            assert (other / rel).read_text() == path.read_text(), rel
+    assert (other / ".checkov.yaml").read_text() == (first / ".checkov.yaml").read_text()
+    assert (other / DIRECTORY / "infra" / "billing-api.tf").is_file()
+    assert not (other / DIRECTORY / "infra" / f"{API}.tf").exists()
+
+
+@with_terraform(TERRAFORM)
+def test_terraform_is_formatted(project: Path, tmp_path: Path) -> None:
+    run(
+        ["terraform", "fmt", "-check", "-recursive", "-diff", DIRECTORY],
+        project,
+        env=tf_env(tmp_path),
+    )
+
+
+# --- structure -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("answers", TERRAFORM, ids=combination_id)
+def test_app_module_has_the_spec_variables_and_outputs(
+    projects: ProjectCache, answers: dict[str, str]
+) -> None:
+    doc = parse(app_module(projects.rendered(**answers)))
+    assert set(doc["variable"]) >= APP_VARIABLES, APP_VARIABLES - set(doc["variable"])
+    assert set(doc["output"]) >= APP_OUTPUTS, APP_OUTPUTS - set(doc["output"])
+    # The spec's module usage passes only these: everything else must have a default.
+    for name, body in doc["variable"].items():
+        assert "default" in body, f"variable {name} has no default"
+        assert body.get("description"), f"variable {name} is undocumented"
+    assert doc["variable"]["vpc_subnet_ids"]["default"] == []
+    assert doc["variable"]["additional_iam_policy_statements"]["default"] == []
+    for name, body in doc["output"].items():
+        assert body.get("description"), f"output {name} is undocumented"
+    assert "lambda_execution_role.name" in doc["output"]["lambda_execution_role_name"]["value"]
+    assert "lambda_execution_role.arn" in doc["output"]["lambda_execution_role_arn"]["value"]
+
+
+@pytest.mark.parametrize("answers", TERRAFORM, ids=combination_id)
+def test_router_function_runs_run_sh_behind_the_web_adapter(
+    projects: ProjectCache, answers: dict[str, str]
+) -> None:
+    doc = parse(app_module(projects.rendered(**answers)))
+    function = only(resources(doc, "aws_lambda_function"))
+    assert function["handler"] == "run.sh"
+    assert function["runtime"] == "python3.13"
+    assert function["architectures"] == ["${local.architecture}"]
+    assert doc["locals"]["architecture"] == "arm64"
+    assert function["tracing_config"][0]["mode"] == "Active"
+    assert function["layers"] == ["${local.lambda_web_adapter_layer_arn}"]
+    layer = doc["locals"]["lambda_web_adapter_layer_arn"]
+    assert "LambdaAdapterLayerArm64" in layer
+    assert "data.aws_region.current" in layer
+    assert "data.aws_partition.current.partition" in layer
+    assert "var.lambda_web_adapter_layer_version" in layer
+    assert isinstance(doc["variable"]["lambda_web_adapter_layer_version"]["default"], int)
+    environment = doc["locals"]["environment"]
+    mode = "response_stream" if is_rest(answers) else "buffered"
+    # The adapter's settings come last in the merge: `env` cannot break them.
+    tail = environment[environment.index("var.env") :]
+    assert 'AWS_LAMBDA_EXEC_WRAPPER = "/opt/bootstrap"' in tail
+    assert 'PORT = "8000"' in tail
+    assert f'AWS_LWA_INVOKE_MODE = "{mode}"' in tail
+    assert function["environment"][0]["variables"] == "${local.environment}"
+    assert function["logging_config"][0]["log_group"] == "${aws_cloudwatch_log_group.lambda.name}"
+    log_group = resources(doc, "aws_cloudwatch_log_group")["lambda"]
+    assert log_group["retention_in_days"] == "${var.log_retention_in_days}"
+    assert "vpc_config" not in function  # only as a dynamic block, when subnets are given
+    dynamic = function["dynamic"][0]["vpc_config"]
+    assert "var.vpc_subnet_ids" in dynamic["for_each"]
+    assert dynamic["content"][0]["security_group_ids"] == "${var.vpc_security_group_ids}"
+
+
+def test_function_architecture_and_runtime_follow_the_answers(projects: ProjectCache) -> None:
+    answers = {
+        **TERRAFORM[0],
+        "lambda_architecture": "x86_64",
+        "python_version": "3.12",
+    }
+    doc = parse(app_module(projects.rendered(**answers)))
+    assert doc["locals"]["architecture"] == "x86_64"
+    assert only(resources(doc, "aws_lambda_function"))["runtime"] == "python3.12"
+
+
+@pytest.mark.parametrize("answers", TERRAFORM, ids=combination_id)
+def test_execution_role_is_least_privilege(projects: ProjectCache, answers: dict[str, str]) -> None:
+    doc = parse(app_module(projects.rendered(**answers)))
+    policy = doc["data"][("aws_iam_policy_document", "lambda_execution")]
+    statements = {s["sid"]: s for s in policy["statement"]}
+    assert set(statements) == {"WriteOwnLogs", "WriteTraces"}
+    assert statements["WriteOwnLogs"]["resources"] == ["${aws_cloudwatch_log_group.lambda.arn}:*"]
+    assert all("*" not in action for s in statements.values() for action in s["actions"])
+    # X-Ray's write actions have no resource-level permissions: "*" is the only possible value.
+    assert set(statements["WriteTraces"]["actions"]) == {
+        "xray:PutTelemetryRecords",
+        "xray:PutTraceSegments",
+    }
+    additional = resources(doc, "aws_iam_role_policy")["additional"]
+    assert "var.additional_iam_policy_statements" in additional["policy"]
+    permission = only(resources(doc, "aws_lambda_permission"))
+    assert permission["principal"] == "apigateway.amazonaws.com"
+    assert permission["source_arn"].endswith(".api_execution_arn}/*")
+
+
+@pytest.mark.parametrize("answers", [a for a in TERRAFORM if is_rest(a)], ids=combination_id)
+def test_rest_api_streams_every_path_including_the_root(
+    projects: ProjectCache, answers: dict[str, str]
+) -> None:
+    project = projects.rendered(**answers)
+    doc = parse(app_module(project))
+    assert doc["locals"]["proxy_resources"] == {
+        "root": "${module.rest_api.api_root_resource_id}",
+        "proxy": "${module.rest_api.api_proxy_resource_id}",
+    }
+    method = resources(doc, "aws_api_gateway_method")["proxy"]
+    assert method["for_each"] == "${local.proxy_resources}"
+    assert method["http_method"] == "ANY"
+    expected = {"IAM": "AWS_IAM", "Cognito": "COGNITO_USER_POOLS", "None": "NONE"}
+    assert method["authorization"] == expected[answers["auth"]]
+    assert ("authorizer_id" in method) == (answers["auth"] == "Cognito")
+    integration = resources(doc, "aws_api_gateway_integration")["lambda_integration"]
+    assert integration["type"] == "AWS_PROXY"
+    assert integration["integration_http_method"] == "POST"
+    assert integration["response_transfer_mode"] == "STREAM"
+    uri = doc["locals"]["streaming_invoke_uri"]
+    assert uri.startswith("arn:${data.aws_partition.current.partition}:apigateway:")
+    assert ":lambda:path/2021-11-15/functions/${aws_lambda_function.api_lambda.arn}/" in uri
+    assert uri.endswith("/response-streaming-invocations")
+    trigger = doc["module"]["rest_api"]["redeployment_trigger"]
+    assert "aws_api_gateway_method.proxy" in trigger
+    assert "aws_api_gateway_integration.lambda_integration" in trigger
+    assert doc["module"]["rest_api"]["source"] == "../../../core/api/rest-api"
+
+    core = parse(core_module(project, answers))
+    api = only(resources(core, "aws_api_gateway_rest_api"))
+    # No resource policy: IAM callers need an identity policy (no account-wide opening).
+    assert "policy" not in api
+    assert not resources(core, "aws_api_gateway_rest_api_policy")
+    assert not resources(doc, "aws_api_gateway_rest_api_policy")
+    proxy = only(resources(core, "aws_api_gateway_resource"))
+    assert proxy["path_part"] == "{proxy+}"
+    deployment = only(resources(core, "aws_api_gateway_deployment"))
+    assert "var.redeployment_trigger" in deployment["triggers"]["redeployment"]
+    assert deployment["lifecycle"][0]["create_before_destroy"] is True
+    stage = only(resources(core, "aws_api_gateway_stage"))
+    assert stage["xray_tracing_enabled"] is True
+    assert stage["deployment_id"] == "${aws_api_gateway_deployment.this.id}"
+    access = stage["access_log_settings"][0]
+    assert access["destination_arn"] == "${aws_cloudwatch_log_group.access.arn}"
+    assert "$context.requestId" in access["format"]
+    settings = only(resources(core, "aws_api_gateway_method_settings"))["settings"][0]
+    assert settings["metrics_enabled"] is True
+
+
+@pytest.mark.parametrize("answers", [a for a in TERRAFORM if is_rest(a)], ids=combination_id)
+def test_rest_cors_preflight_answers_one_allowed_origin(
+    projects: ProjectCache, answers: dict[str, str]
+) -> None:
+    core = parse(core_module(projects.rendered(**answers), answers))
+    preflight = resources(core, "aws_api_gateway_method")["preflight"]
+    assert preflight["http_method"] == "OPTIONS"
+    assert preflight["authorization"] == "NONE"
+    assert preflight["for_each"] == "${local.cors_resources}"
+    assert "root_resource_id" in core["locals"]["cors_resources"]
+    assert "aws_api_gateway_resource.proxy.id" in core["locals"]["cors_resources"]
+    assert resources(core, "aws_api_gateway_integration")["preflight"]["type"] == "MOCK"
+    response = resources(core, "aws_api_gateway_integration_response")["preflight"]
+    params = response["response_parameters"]
+    assert (
+        'join(",", var.cors_allow_methods)'
+        in params["method.response.header.Access-Control-Allow-Methods"]
+    )
+    assert (
+        'join(",", var.cors_allow_headers)'
+        in params["method.response.header.Access-Control-Allow-Headers"]
+    )
+    # The origin is never a comma-joined list: the template picks the caller's from the list.
+    assert "method.response.header.Access-Control-Allow-Origin" not in params
+    template = core["locals"]["cors_origin_template"]
+    assert "jsonencode(var.cors_allow_origins)" in template
+    assert "$allowed.contains($origin)" in template
+    assert "responseOverride.header.Access-Control-Allow-Origin = $origin" in template
+    assert "join" not in template
+
+
+@pytest.mark.parametrize("answers", [a for a in TERRAFORM if not is_rest(a)], ids=combination_id)
+def test_http_api_routes_every_method_but_options_on_root_and_proxy(
+    projects: ProjectCache, answers: dict[str, str]
+) -> None:
+    project = projects.rendered(**answers)
+    doc = parse(app_module(project))
+    integration = resources(doc, "aws_apigatewayv2_integration")["lambda_integration"]
+    assert integration["integration_type"] == "AWS_PROXY"
+    assert integration["payload_format_version"] == "2.0"
+    assert integration["integration_uri"] == "${aws_lambda_function.api_lambda.invoke_arn}"
+    routes = resources(doc, "aws_apigatewayv2_route")["proxy_routes"]
+    for_each = routes["for_each"]
+    for method in ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT"):
+        assert f'"{method}"' in for_each
+    assert '"OPTIONS"' not in for_each
+    assert "ANY" not in for_each
+    assert '"${method} /"' in for_each
+    assert '"${method} /{proxy+}"' in for_each
+    expected = {"IAM": "AWS_IAM", "Cognito": "JWT", "None": "NONE"}
+    assert routes["authorization_type"] == expected[answers["auth"]]
+    assert ("authorizer_id" in routes) == (answers["auth"] == "Cognito")
+    assert doc["module"]["http_api"]["source"] == "../../../core/api/http-api"
+
+    core = parse(core_module(project, answers))
+    api = only(resources(core, "aws_apigatewayv2_api"))
+    assert api["protocol_type"] == "HTTP"
+    cors = api["dynamic"][0]["cors_configuration"]["content"][0]
+    # API Gateway answers with the one matching origin of this list.
+    assert cors["allow_origins"] == "${var.cors_allow_origins}"
+    assert cors["allow_methods"] == "${var.cors_allow_methods}"
+    assert cors["allow_headers"] == "${var.cors_allow_headers}"
+    stage = only(resources(core, "aws_apigatewayv2_stage"))
+    assert stage["name"] == "$default"
+    assert stage["auto_deploy"] is True
+    assert stage["access_log_settings"][0]["destination_arn"] == (
+        "${aws_cloudwatch_log_group.access.arn}"
+    )
+
+
+@pytest.mark.parametrize("answers", TERRAFORM, ids=combination_id)
+def test_cognito_pool_and_client_are_created_or_passed_in(
+    projects: ProjectCache, answers: dict[str, str]
+) -> None:
+    project = projects.rendered(**answers)
+    doc = parse(app_module(project))
+    cognito = answers["auth"] == "Cognito"
+    assert (app_module(project) / "cognito.tf").exists() == cognito
+    if not cognito:
+        assert not resources(doc, "aws_cognito_user_pool")
+        assert "cognito_user_pool_arn" not in doc["variable"]
+        return
+    assert doc["variable"]["cognito_user_pool_arn"]["default"] is None
+    assert doc["variable"]["cognito_user_pool_client_id"]["default"] is None
+    pool = resources(doc, "aws_cognito_user_pool")["users"]
+    assert pool["count"] == "${var.cognito_user_pool_arn == null ? 1 : 0}"
+    client = resources(doc, "aws_cognito_user_pool_client")["web"]
+    assert client["count"] == "${var.cognito_user_pool_client_id == null ? 1 : 0}"
+    assert client["generate_secret"] is False
+    assert {"cognito_user_pool_id", "cognito_user_pool_client_id"} <= set(doc["output"])
+    core = parse(core_module(project, answers))
+    if is_rest(answers):
+        authorizer = resources(core, "aws_api_gateway_authorizer")["cognito"]
+        assert authorizer["type"] == "COGNITO_USER_POOLS"
+        assert doc["module"]["rest_api"]["cognito_user_pool_arns"] == [
+            "${local.cognito_user_pool_arn}"
+        ]
+    else:
+        authorizer = resources(core, "aws_apigatewayv2_authorizer")["jwt"]
+        assert authorizer["authorizer_type"] == "JWT"
+        http = doc["module"]["http_api"]
+        assert http["jwt_issuer"].startswith("https://cognito-idp.")
+        assert http["jwt_audience"] == ["${local.cognito_user_pool_client_id}"]
+
+
+@pytest.mark.parametrize("answers", TERRAFORM, ids=combination_id)
+def test_root_configuration_wires_the_api_from_its_own_file(
+    projects: ProjectCache, answers: dict[str, str]
+) -> None:
+    project = projects.rendered(**answers)
+    infra = project / DIRECTORY / "infra"
+    doc = parse(infra)
+    module = doc["module"][MODULE]
+    assert (infra / module["source"]).resolve() == app_module(project).resolve()
+    assert "var.environment" in module["name"]
+    assert module["tags"] == "${local.common_tags}"
+    assert doc["output"][f"{MODULE}_api_url"]["value"] == f"${{module.{MODULE}.stage_invoke_url}}"
+    versions = (infra / "versions.tf").read_text()
+    assert '">= 6.25.0, < 7.0.0"' in versions
+    for name in SHARED_INFRA_FILES:
+        assert (infra / name).is_file(), name
+    assert not (infra / "pyproject.toml").exists()
+    readme = (infra / "README.md").read_text()
+    for command in ("init", "plan -out=plan.tfplan", "apply plan.tfplan"):
+        assert f"terraform -chdir={DIRECTORY}/infra {command}" in readme
+    assert f"uv run python {DIRECTORY}/<api-name>/scripts/bundle.py" in readme
+
+
+def hcl_blocks(markdown: str) -> list[str]:
+    return re.findall(r"```hcl\n(.*?)```", markdown, flags=re.DOTALL)
+
+
+@pytest.mark.parametrize("answers", TERRAFORM, ids=combination_id)
+def test_module_readme_shows_the_spec_examples_with_generated_names(
+    projects: ProjectCache, answers: dict[str, str]
+) -> None:
+    readme = (app_module(projects.rendered(**answers)) / "README.md").read_text()
+    blocks = hcl_blocks(readme)
+    for block in blocks:
+        hcl2.loads(block)  # every example parses
+    text = "\n".join(blocks)
+    assert f'module "{MODULE}"' in text
+    assert f'source = "../common/terraform/src/app/apis/{API}"' in text
+    assert f"module.{MODULE}.stage_invoke_url" in text
+    assert f"module.{MODULE}.lambda_execution_role_name" in text
+    has_policy = f'Resource = "${{module.{MODULE}.api_execution_arn}}/*/*"' in text
+    assert has_policy == (answers["auth"] == "IAM")
+
+
+def test_checkov_config_gives_a_reason_for_every_skipped_check(projects: ProjectCache) -> None:
+    text = (projects.rendered(**TERRAFORM[0]) / ".checkov.yaml").read_text()
+    lines = text.splitlines()
+    start = lines.index("skip-check:")
+    skipped = 0
+    for index, line in enumerate(lines[start + 1 :], start=start + 1):
+        if line.strip().startswith("- "):
+            skipped += 1
+            assert lines[index - 1].strip().startswith("#"), f"no reason above {line.strip()}"
+    assert skipped > 0
+
+
+# --- checkov -------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_checkov_finds_no_failed_check_in_any_combination(
+    projects: ProjectCache, tmp_path: Path
+) -> None:
+    scan = tmp_path / "scan"
+    ids = []
+    for answers in TERRAFORM:
+        project = projects.rendered(**answers)
+        ids.append(combination_id(answers))
+        shutil.copytree(project / DIRECTORY, scan / ids[-1] / DIRECTORY)
+    config = projects.rendered(**TERRAFORM[0]) / ".checkov.yaml"
+    # One scan over every combination (about as fast as one): each is a folder of its own.
+    result = subprocess.run(
+        ["uv", "tool", "run", "--from", CHECKOV, "checkov", "--config-file", str(config),
+         "-d", ".", "-o", "json"],
+        cwd=scan, env=tool_env(), capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    assert result.stdout.strip(), result.stderr[-4000:]
+    reports = json.loads(result.stdout)
+    reports = reports if isinstance(reports, list) else [reports]
+    assert [r["check_type"] for r in reports] == ["terraform"], result.stdout[:2000]
+    report = reports[0]
+    failed = [
+        f"{c['check_id']} {c['resource']} ({c['file_path']})"
+        for c in report["results"]["failed_checks"]
+    ]
+    assert not failed, "checkov failed checks:\n" + "\n".join(failed)
+    assert report["summary"]["parsing_errors"] == 0
+    assert result.returncode == 0, result.stderr[-4000:]
+    passed_in = {c["file_path"].split("/")[1] for c in report["results"]["passed_checks"]}
+    assert passed_in == set(ids), "some combinations were not scanned"
+    # Only the open routes of auth None are skipped inline; nothing else is.
+    skipped = {
+        (c["file_path"].split("/")[1], c["check_id"]) for c in report["results"]["skipped_checks"]
+    }
+    expected = {
+        (combination_id(a), "CKV_AWS_59" if is_rest(a) else "CKV_AWS_309")
+        for a in TERRAFORM
+        if a["auth"] == "None"
+    }
+    assert skipped == expected
+
+
+# --- terraform validate --------------------------------------------------------------------
+
+
+def mirrored_aws_versions(mirror: Path) -> list[tuple[int, ...]]:
+    folder = mirror / "registry.terraform.io" / "hashicorp" / "aws"
+    versions = []
+    for path in folder.glob("*"):
+        name = path.name
+        match = re.match(r"^(?:terraform-provider-aws_)?(\d+)\.(\d+)\.(\d+)", name)
+        if match:
+            versions.append(tuple(int(g) for g in match.groups()))
+    return sorted(set(versions))
+
+
+@pytest.fixture(scope="module")
+def provider_mirror() -> Path:
+    value = os.environ.get("TF_PROVIDER_MIRROR")
+    if not value:
+        pytest.fail(
+            "TF_PROVIDER_MIRROR is not set: terraform validate needs a filesystem mirror of "
+            "hashicorp/aws (this network has no Terraform registry). Find one with "
+            "`find / -name 'terraform-provider-aws*' -path '*registry.terraform.io*'` and set "
+            "TF_PROVIDER_MIRROR to the folder holding registry.terraform.io (.ci/run does this)."
+        )
+    mirror = Path(value)
+    if not mirrored_aws_versions(mirror):
+        pytest.fail(f"TF_PROVIDER_MIRROR={mirror} holds no registry.terraform.io/hashicorp/aws")
+    return mirror
+
+
+def prepare_for_provider(tree: Path, newest: tuple[int, ...]) -> list[str]:
+    """Adapt a copy of the Terraform to an older mirrored provider; say what goes unvalidated."""
+    if newest >= STREAMING_PROVIDER:
+        return []
+    version = ".".join(map(str, newest))
+    removed = 0
+    for path in tree.rglob("*.tf"):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        kept = [line for line in lines if "response_transfer_mode" not in line.split("#")[0]]
+        removed += len(lines) - len(kept)
+        text = "\n".join(kept) + "\n"
+        path.write_text(text.replace(REQUIRED_CONSTRAINT, f">= {version}"), encoding="utf-8")
+    notes = [
+        f"validated against hashicorp/aws {version} (the mirrored provider), not the required "
+        f"{REQUIRED_CONSTRAINT}: the copy's provider constraint was relaxed to >= {version}."
+    ]
+    if removed:
+        notes.append(
+            f"`response_transfer_mode` of aws_api_gateway_integration ({removed} line(s)) is "
+            f"unknown to {version} and was removed from the validated copy: REST response "
+            'streaming (response_transfer_mode = "STREAM") was NOT validated by terraform; '
+            "only its presence is checked by the structural tests."
+        )
+    return notes
+
+
+def terraform_validate(root: Path, tmp_path: Path) -> dict[str, Any]:
+    env = tf_env(tmp_path)
+    run(["terraform", "init", "-backend=false", "-input=false", "-no-color"], root, env=env)
+    result = subprocess.run(
+        ["terraform", "validate", "-json", "-no-color"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    report: dict[str, Any] = json.loads(result.stdout)
+    problems = [
+        f"{d['severity']}: {d['summary']} {d.get('detail', '')} "
+        f"({d.get('range', {}).get('filename')}:{d.get('range', {}).get('start', {}).get('line')})"
+        for d in report["diagnostics"]
+    ]
+    assert report["valid"], "\n".join(problems)
+    assert result.returncode == 0, "\n".join(problems)
+    assert not problems, "\n".join(problems)
+    return report
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("answers", TERRAFORM, ids=combination_id)
+def test_terraform_validates_with_the_mirrored_provider(
+    projects: ProjectCache, answers: dict[str, str], provider_mirror: Path, tmp_path: Path
+) -> None:
+    project = projects.rendered(**answers)
+    tree = tmp_path / "project"
+    shutil.copytree(project / DIRECTORY, tree / DIRECTORY)
+    newest = mirrored_aws_versions(provider_mirror)[-1]
+    notes = prepare_for_provider(tree, newest)
+    if notes:
+        warnings.warn(
+            UnvalidatedTerraform(f"{combination_id(answers)}: {' '.join(notes)}"), stacklevel=1
+        )
+    if is_rest(answers) and newest < STREAMING_PROVIDER:
+        assert len(notes) == 2, "the streaming argument was not found in the REST module"
+    infra = tree / DIRECTORY / "infra"
+    if answers["auth"] == "IAM":
+        # The module README's examples, pasted into the root configuration, must hold too.
+        readme = (app_module(tree) / "README.md").read_text()
+        examples = [b for b in hcl_blocks(readme) if 'module "' not in b]
+        stub = (
+            'resource "aws_iam_role" "authenticated_user_role" {\n'
+            '  name               = "authenticated-users"\n'
+            '  assume_role_policy = "{}"\n}\n'
+        )
+        (infra / "readme_examples.tf").write_text("\n".join([stub, *examples]))
+    terraform_validate(infra, tmp_path)
+
+
+@pytest.mark.slow
+def test_a_second_api_slots_into_the_same_root_configuration(
+    tmp_path: Path, provider_mirror: Path
+) -> None:
+    dst = render(
+        tmp_path / "repo",
+        {"name": API, "iac_provider": "Terraform", "auth": "IAM"},
+    )
+    infra = dst / DIRECTORY / "infra"
+    before = {p.name: p.read_text() for p in infra.iterdir()}
+    render(
+        dst,
+        {
+            "name": "billing",
+            "compute_type": "ServerlessApiGatewayHttpApi",
+            "auth": "Cognito",
+        },
+        answers_file=".copier-answers.billing.yml",
+    )
+    after = {p.name: p.read_text() for p in infra.iterdir()}
+    assert set(after) - set(before) == {"billing.tf"}
+    assert all(after[name] == text for name, text in before.items())
+    core = dst / DIRECTORY / "common" / "terraform" / "src" / "core" / "api"
+    assert {p.name for p in core.iterdir()} == {"rest-api", "http-api"}
+    env = tf_env(tmp_path)
+    run(["terraform", "fmt", "-check", "-recursive", DIRECTORY], dst, env=env)
+    tree = tmp_path / "copy"
+    shutil.copytree(dst / DIRECTORY, tree / DIRECTORY)
+    notes = prepare_for_provider(tree, mirrored_aws_versions(provider_mirror)[-1])
+    if notes:
+        warnings.warn(UnvalidatedTerraform(f"two APIs: {' '.join(notes)}"), stacklevel=1)
+    terraform_validate(tree / DIRECTORY / "infra", tmp_path)
