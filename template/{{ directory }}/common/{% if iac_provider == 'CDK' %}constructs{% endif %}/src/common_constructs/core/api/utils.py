@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Literal, Self, TypeVar
 
-from aws_cdk import Acknowledgment, Aws, Duration, RemovalPolicy, Validations
+from aws_cdk import Acknowledgment, Annotations, Aws, Duration, RemovalPolicy, Validations
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct, IConstruct
@@ -183,6 +183,10 @@ def create_function(
         function,
         "AwsSolutions-IAM5[Resource::*]",
         "X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions.",
+    )
+    Annotations.of(function).acknowledge_warning(
+        "@aws-cdk/aws-lambda:snapStartRequirePublish",
+        "Integrations invoke the function's current published version.",
     )
     acknowledge(
         function,
