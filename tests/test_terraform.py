@@ -17,7 +17,6 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import hcl2
 import pytest
 from conftest import COMBINATIONS, ProjectCache, combination_id, render, run, tool_env
 
@@ -85,13 +84,48 @@ def core_module(project: Path, answers: dict[str, str]) -> Path:
     return project / DIRECTORY / "common" / "terraform" / "src" / "core" / "api" / name
 
 
-_OPTIONS = hcl2.SerializationOptions(
+#: Parses .tf files with python-hcl2 in an environment of its own: checkov, in the template's
+#: development environment, ships a fork that installs the same `hcl2` module.
+HCL2 = "python-hcl2==8.1.4"
+_PARSER = """
+import json, sys
+from pathlib import Path
+
+import hcl2
+
+options = hcl2.SerializationOptions(
     with_comments=False, explicit_blocks=False, strip_string_quotes=True
 )
+root = Path(sys.argv[1])
+parsed = {}
+for path in sorted(root.rglob("*.tf")):
+    if ".terraform" not in path.parts:
+        with path.open(encoding="utf-8") as handle:
+            parsed[path.relative_to(root).as_posix()] = hcl2.load(
+                handle, serialization_options=options
+            )
+json.dump(parsed, sys.stdout)
+"""
+_parsed: dict[Path, dict[str, Any]] = {}
+
+
+def parsed_tree(root: Path) -> dict[str, Any]:
+    """Every .tf file below ``root`` parsed by python-hcl2, by relative path (once per root)."""
+    if root not in _parsed:
+        args = ["uv", "run", "--no-project", "--with", HCL2, "python", "-c", _PARSER, str(root)]
+        _parsed[root] = json.loads(run(args, root).stdout)
+    return _parsed[root]
 
 
 def parse(folder: Path) -> dict[str, Any]:
     """Every block of the .tf files of ``folder``, merged: {kind: {name(s): body}}."""
+    root = next((p for p in folder.parents if (p / ".copier-answers.yml").is_file()), folder)
+    prefix = folder.relative_to(root).as_posix()
+    docs = [
+        doc
+        for rel, doc in sorted(parsed_tree(root).items())
+        if rel.rpartition("/")[0] == ("" if prefix == "." else prefix)
+    ]
     merged: dict[str, Any] = {
         "variable": {},
         "output": {},
@@ -100,9 +134,7 @@ def parse(folder: Path) -> dict[str, Any]:
         "module": {},
         "locals": {},
     }
-    for path in sorted(folder.glob("*.tf")):
-        with path.open(encoding="utf-8") as handle:
-            doc = hcl2.load(handle, serialization_options=_OPTIONS)
+    for doc in docs:
         for kind in ("variable", "output", "module"):
             for block in doc.get(kind, []):
                 merged[kind].update(block)
@@ -469,12 +501,15 @@ def hcl_blocks(markdown: str) -> list[str]:
 
 @pytest.mark.parametrize("answers", TERRAFORM, ids=combination_id)
 def test_module_readme_shows_the_spec_examples_with_generated_names(
-    projects: ProjectCache, answers: dict[str, str]
+    projects: ProjectCache, answers: dict[str, str], tmp_path: Path
 ) -> None:
     readme = (app_module(projects.rendered(**answers)) / "README.md").read_text()
     blocks = hcl_blocks(readme)
-    for block in blocks:
-        hcl2.loads(block)  # every example parses
+    examples = tmp_path / "examples"
+    examples.mkdir()
+    for index, block in enumerate(blocks):
+        (examples / f"example_{index}.tf").write_text(block)
+    assert len(parsed_tree(examples)) == len(blocks)  # every example parses
     text = "\n".join(blocks)
     assert f'module "{MODULE}"' in text
     assert f'source = "../common/terraform/src/app/apis/{API}"' in text
@@ -598,6 +633,29 @@ def prepare_for_provider(tree: Path, newest: tuple[int, ...]) -> list[str]:
     return notes
 
 
+#: What the README examples refer to without defining it (the user's own resources).
+README_STUBS = """
+resource "aws_iam_role" "authenticated_user_role" {
+  name               = "authenticated-users"
+  assume_role_policy = "{}"
+}
+
+resource "aws_subnet" "private_a" {
+  vpc_id     = "vpc-0123456789abcdef0"
+  cidr_block = "10.0.1.0/24"
+}
+
+resource "aws_subnet" "private_b" {
+  vpc_id     = "vpc-0123456789abcdef0"
+  cidr_block = "10.0.2.0/24"
+}
+
+resource "aws_security_group" "lambda_sg" {
+  name = "lambda"
+}
+"""
+
+
 def terraform_validate(root: Path, tmp_path: Path) -> dict[str, Any]:
     env = tf_env(tmp_path)
     run(["terraform", "init", "-backend=false", "-input=false", "-no-color"], root, env=env)
@@ -634,16 +692,14 @@ def test_terraform_validates_with_the_mirrored_provider(
     if is_rest(answers) and newest < STREAMING_PROVIDER:
         assert len(notes) == 2, "the streaming argument was not found in the REST module"
     infra = tree / DIRECTORY / "infra"
-    if answers["auth"] == "IAM":
-        # The module README's examples, pasted into the root configuration, must hold too.
-        readme = (app_module(tree) / "README.md").read_text()
-        examples = [b for b in hcl_blocks(readme) if 'module "' not in b]
-        stub = (
-            'resource "aws_iam_role" "authenticated_user_role" {\n'
-            '  name               = "authenticated-users"\n'
-            '  assume_role_policy = "{}"\n}\n'
-        )
-        (infra / "readme_examples.tf").write_text("\n".join([stub, *examples]))
+    # The module README's examples, pasted into the root configuration, must hold too (its
+    # module blocks under other names: the root configuration already uses the module).
+    readme = (app_module(tree) / "README.md").read_text()
+    examples = [
+        block.replace(f'module "{MODULE}"', f'module "{MODULE}_example_{index}"')
+        for index, block in enumerate(hcl_blocks(readme))
+    ]
+    (infra / "readme_examples.tf").write_text("\n".join([README_STUBS, *examples]))
     terraform_validate(infra, tmp_path)
 
 
