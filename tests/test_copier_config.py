@@ -207,12 +207,18 @@ def test_the_answers_file_records_every_answer(projects: ProjectCache) -> None:
     assert "_src_path" in recorded
 
 
+#: What installing, building or testing a project writes (ignored by its .gitignore).
+BUILD_OUTPUT = {".git", ".venv", "dist", "cdk.out", ".terraform", "__pycache__", ".pytest_cache",
+                ".mypy_cache", ".ruff_cache", "node_modules", ".build.lock", "uv.lock"}  # fmt: skip
+
+
+def _generated(root: Path) -> list[Path]:
+    """The files and folders Copier wrote below ``root``."""
+    return [p for p in root.rglob("*") if not BUILD_OUTPUT & set(p.relative_to(root).parts)]
+
+
 def _files(root: Path) -> set[str]:
-    return {
-        path.relative_to(root).as_posix()
-        for path in root.rglob("*")
-        if path.is_file() and ".git" not in path.parts
-    }
+    return {path.relative_to(root).as_posix() for path in _generated(root) if path.is_file()}
 
 
 def _expected(answers: dict[str, str]) -> tuple[set[str], set[str]]:
@@ -284,11 +290,11 @@ def test_rendered_trees_have_no_leftovers(projects: ProjectCache, answers: dict[
     project = projects.rendered(**answers)
     empty_dirs = [
         p.relative_to(project).as_posix()
-        for p in project.rglob("*")
-        if p.is_dir() and ".git" not in p.parts and not any(p.iterdir())
+        for p in _generated(project)
+        if p.is_dir() and not any(p.iterdir())
     ]
     assert not empty_dirs, f"empty folders: {empty_dirs}"
-    for path in project.rglob("*"):
+    for path in _generated(project):
         rel = path.relative_to(project).as_posix()
         assert "{" not in rel, rel
         assert not rel.endswith(".jinja"), rel
