@@ -1,7 +1,8 @@
 """Migrations of generated projects between template releases, run by ``copier update``.
 
-Each migration moves what a release moved, before Copier applies the new release, so the
-user's version of a moved file lands at its new path instead of being duplicated or orphaned.
+Each migration runs after Copier applied the new release and moves what the release moved:
+the user's edited version of a moved file (which ``keep_edits.py`` kept) replaces the new
+release's copy at the new path, so it is neither duplicated nor orphaned.
 
 Usage (from copier.yml): ``python migrations.py <migration> <answers file>``, run in the
 destination repository.
@@ -24,11 +25,11 @@ def answers(answers_file: str) -> dict[str, Any]:
 
 
 def move(old: Path, new: Path) -> bool:
-    """``git mv old new`` when ``old`` exists and ``new`` does not; whether it moved."""
-    if not old.is_file() or new.exists():
+    """``git mv -f old new`` when ``old`` is still there (the user edited it); whether it moved."""
+    if not old.is_file():
         return False
     new.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["git", "mv", str(old), str(new)], check=True)
+    subprocess.run(["git", "mv", "-f", str(old), str(new)], check=True)
     print(f"Moved {old} to {new}", file=sys.stderr)
     return True
 
