@@ -22,7 +22,10 @@ from conftest import TEMPLATE_ROOT, run, tool_env
 #: The release projects are updated from in these tests.
 OLD_RELEASE = "v0.1.0"
 #: The commit of each release, to recreate tags in clones that came without them.
-RELEASE_COMMITS: dict[str, str] = {}
+RELEASE_COMMITS: dict[str, str] = {
+    "v0.1.0": "7612b449028fe4df3fdafcb40d4ecc4601dcab61",
+    "v0.2.0": "ecf9caf88b92bbdcc3e0f2afaa4428a69a735cc2",
+}
 
 D, API, MODULE = "packages", "order-service", "order_service"
 SERVICE = f"{D}/{API}"
@@ -310,3 +313,39 @@ def test_a_second_api_joins_and_updates_on_its_own(template_clone: Path, tmp_pat
     assert not git(project, "status", "--porcelain").strip(), (
         "updating to the same commit changed files"
     )
+
+
+def test_the_release_migration_moves_the_users_sample_tests(
+    template_clone: Path, tmp_path: Path
+) -> None:
+    project = generate(template_clone, tmp_path / "project", {}, ref=OLD_RELEASE)
+    old = project / SERVICE / "tests" / "test_main.py"
+    assert old.is_file(), f"{OLD_RELEASE} should have tests/test_main.py"
+    ours = "\n\ndef test_our_own_rule() -> None:\n    assert 1 + 1 == 2\n"
+    old.write_text(old.read_text() + ours)
+    commit(project, "Our own test")
+
+    update(project)
+
+    new = project / SERVICE / "tests" / "test_routes.py"
+    assert not old.exists(), "the old file was left behind (orphaned)"
+    assert new.read_text().endswith(ours), "the user's test did not move with the file"
+    assert not leftovers(project)
+
+
+@pytest.mark.slow
+def test_the_updated_project_still_passes_its_tests(template_clone: Path, tmp_path: Path) -> None:
+    project = generate(template_clone, tmp_path / "project", {}, ref=OLD_RELEASE)
+    main_py = project / SERVICE / MODULE / "main.py"
+    main_py.write_text(
+        main_py.read_text()
+        + '\n\n@app.get("/health")\ndef health() -> dict[str, str]:\n'
+        + '    """Tell that the API is up."""\n    return {"status": "ok"}\n'
+    )
+    commit(project, "Add a route")
+    update(project)
+    run(["uv", "sync"], project, timeout=900)
+    result = run(["uv", "run", "pytest", "-p", "no:cacheprovider", "-q", str(SERVICE)], project)
+    assert " passed" in result.stdout
+    run(["uv", "run", "ruff", "check", "--no-cache", "."], project)
+    run(["uv", "run", "mypy", "--no-incremental", str(SERVICE)], project)
