@@ -5,9 +5,10 @@ name the operation (and, with isolated integrations, its Lambda function).
 """
 
 from collections.abc import AsyncIterator
+from typing import Annotated
 
 from aws_lambda_powertools.metrics import MetricUnit
-from fastapi import HTTPException
+from fastapi import HTTPException, Query
 from pydantic import BaseModel
 
 from .init import JsonStreamingResponse, app, logger, metrics, tracer
@@ -69,6 +70,6 @@ async def generate_chunks(count: int) -> AsyncIterator[Chunk]:
     response_class=JsonStreamingResponse,
     responses={200: JsonStreamingResponse.openapi_response(Chunk, "Stream of chunks")},
 )
-async def stream(count: int = 100) -> JsonStreamingResponse:
-    """Stream ``count`` chunks as JSON Lines."""
+async def stream(count: Annotated[int, Query(ge=0, le=1000)] = 100) -> JsonStreamingResponse:
+    """Stream ``count`` chunks as JSON Lines (at most 1000)."""
     return JsonStreamingResponse(generate_chunks(count))
