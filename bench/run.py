@@ -155,6 +155,7 @@ def lambda_env(project: Path) -> dict[str, str]:
     env = tool_env()
     env.update(
         AWS_LAMBDA_FUNCTION_NAME="order-service-bench",
+        LAMBDA_TASK_ROOT=str(project / D / API),
         AWS_REGION="us-east-1",
         AWS_DEFAULT_REGION="us-east-1",
         AWS_XRAY_CONTEXT_MISSING="IGNORE_ERROR",
@@ -230,6 +231,12 @@ def server(app: str, cwd: Path, env: dict[str, str], log: Path) -> Iterator[int]
         process.wait(timeout=10)
 
 
+#: The trace header Lambda Web Adapter forwards with every invocation (most are not sampled).
+TRACE_HEADER = (
+    "X-Amzn-Trace-Id: Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0"
+)
+
+
 def wrk(port: int, seconds: int) -> tuple[float, float, float]:
     """Requests/s, p50 and p99 latency (ms) measured by wrk."""
     out = sh(
@@ -239,6 +246,8 @@ def wrk(port: int, seconds: int) -> tuple[float, float, float]:
             "-c8",
             f"-d{seconds}s",
             "--latency",
+            "-H",
+            TRACE_HEADER,
             f"http://127.0.0.1:{port}/echo?message=bench",
         ],
         ROOT,
@@ -255,7 +264,9 @@ def wrk(port: int, seconds: int) -> tuple[float, float, float]:
 async def _client(port: int, until: float, latencies: list[float]) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     request = (
-        b"GET /echo?message=bench HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n"
+        b"GET /echo?message=bench HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n"
+        + TRACE_HEADER.encode()
+        + b"\r\n\r\n"
     )
     while time.perf_counter() < until:
         start = time.perf_counter()
@@ -287,8 +298,7 @@ def python_load(port: int, seconds: int) -> tuple[float, float, float]:
 def bench_throughput(project: Path, bare_dir: Path, seconds: int, work: Path) -> list[Row]:
     """The sample route of the generated app against the bare app, same uvicorn settings."""
     load = wrk if shutil.which("wrk") else python_load
-    env = tool_env()
-    env["PATH"] = f"{project / '.venv' / 'bin'}{os.pathsep}{env['PATH']}"
+    env = lambda_env(project)  # tracing on, as on Lambda; the default log level
     results: dict[str, list[tuple[float, float, float]]] = {"generated": [], "bare": []}
     for _ in range(2):  # alternate rounds, keep each side's best
         with server(f"{MODULE}.main:app", project / D / API, env, work / "generated.log") as port:
