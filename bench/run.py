@@ -42,15 +42,21 @@ from conftest import COMBINATIONS, combination_id, tool_env  # noqa: E402
 
 D, API, MODULE = "packages", "order-service", "order_service"
 
+#: The baseline: FastAPI alone, with the same sample route as the generated service.
 BARE_APP = """\
 from fastapi import FastAPI
+from pydantic import BaseModel
 
 app = FastAPI()
 
 
+class Echo(BaseModel):
+    message: str
+
+
 @app.get("/echo")
-def echo(message: str = "hello") -> dict[str, str]:
-    return {"message": message}
+def echo(message: str = "hello") -> Echo:
+    return Echo(message=message)
 """
 
 BARE_CDK_APP = """\
@@ -318,7 +324,7 @@ def bench_throughput(project: Path, bare_dir: Path, seconds: int, work: Path) ->
             "req/s",
             ">= 0.7x bare",
             gen[0] >= 0.7 * bare[0],
-            f"{tool}, {seconds} s, best of 2",
+            f"{tool}, {seconds} s, best of 2; tracing on, log level INFO",
         ),
         Row("latency p50", gen[1], bare[1], "ms", "", None),
         Row("latency p99", gen[2], bare[2], "ms", "", None),

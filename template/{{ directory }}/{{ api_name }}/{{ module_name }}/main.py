@@ -34,8 +34,7 @@ class Chunk(BaseModel):
 
 @app.get("/echo")
 def echo(message: str = "hello") -> Echo:
-    """Return the message it was given."""
-    logger.info("Echoing", extra={"length": len(message)})
+    """Return the message it was given (the middleware still logs errors and counts it)."""
     return Echo(message=message)
 
 
