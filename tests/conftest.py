@@ -48,6 +48,10 @@ def combination_id(answers: Mapping[str, str]) -> str:
     )
 
 
+#: The checkov release every scan uses: the template's tests and the generated projects' CI.
+CHECKOV = "checkov==3.3.30"
+
+
 def tool_env() -> dict[str, str]:
     """Environment for subprocesses: every pyenv interpreter visible to uv, no downloads.
 

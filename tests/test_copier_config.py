@@ -252,8 +252,9 @@ def _expected(answers: dict[str, str]) -> tuple[set[str], set[str]]:
             f"{constructs}/app/apis/{module}.py",
             f"{d}/infra/cdk.json",
             f"{d}/infra/pyproject.toml",
+            ".checkov.yaml",
         }
-        absent |= {"common/terraform", ".tf", ".checkov.yaml", "rest-api", "http-api"}
+        absent |= {"common/terraform", ".tf", "rest-api", "http-api"}
         absent.add("http_api.py" if rest else "rest_api.py")
     else:
         modules = f"{d}/common/terraform/src"

@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import COMBINATIONS, ProjectCache, combination_id, render, run, tool_env
+from conftest import CHECKOV, COMBINATIONS, ProjectCache, combination_id, render, run, tool_env
 
 DIRECTORY = "packages"
 API = "order-service"
 MODULE = "order_service"
-CHECKOV = "checkov==3.3.30"
 #: First hashicorp/aws release with `response_transfer_mode` on aws_api_gateway_integration.
 STREAMING_PROVIDER = (6, 25, 0)
 REQUIRED_CONSTRAINT = ">= 6.25.0"

@@ -9,7 +9,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Literal, Self, TypeVar
 
-from aws_cdk import Acknowledgment, Annotations, Aws, Duration, RemovalPolicy, Validations
+from aws_cdk import (
+    Acknowledgment,
+    Annotations,
+    Aws,
+    CfnResource,
+    Duration,
+    RemovalPolicy,
+    Validations,
+)
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct, IConstruct
@@ -70,6 +78,16 @@ def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
     """
     Validations.of(scope).acknowledge(Acknowledgment(id=f"AwsSolutions::{rule}", reason=reason))
 
+
+
+def skip_checkov(construct: IConstruct, check: str, reason: str) -> None:
+    """Skip a checkov check on the CloudFormation resource of ``construct``, with its reason."""
+    resource = construct.node.default_child
+    if not isinstance(resource, CfnResource):
+        raise TypeError(f"{construct.node.path} has no CloudFormation resource of its own")
+    settings = resource.get_metadata("checkov") or {}
+    skips = [*settings.get("skip", []), {"id": check, "comment": reason}]
+    resource.add_metadata("checkov", {**settings, "skip": skips})
 
 def read_operations(openapi_document: Path) -> dict[str, Operation]:
     """The operations of an OpenAPI document, by operationId."""
