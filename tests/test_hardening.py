@@ -6,7 +6,7 @@ import json
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +122,20 @@ def _records(log: Path) -> list[dict[str, Any]]:
     return records
 
 
+def _wait_for(
+    log: Path, wanted: Callable[[dict[str, Any]], bool], seconds: float = 10
+) -> dict[str, Any]:
+    """The first record of the server's log that is ``wanted``, waiting for it to be written."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = [r for r in _records(log) if wanted(r)]
+        if found:
+            return found[0]
+        if time.monotonic() > deadline:
+            pytest.fail(f"no such record in the server's log after {seconds} s")
+        time.sleep(0.05)
+
+
 def _get(url: str, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
     import urllib.error
     import urllib.request
@@ -196,11 +210,11 @@ def test_a_handler_that_raises_is_logged_counted_and_answered(
     assert status == 500
     assert json.loads(body) == {"detail": "Internal Server Error", "correlation_id": "fault-1"}
     assert headers["x-correlation-id"] == "fault-1"
-    time.sleep(0)  # the log line is written before the response completes
-    records = _records(log)
-    error = next(r for r in records if r.get("correlation_id") == "fault-1" and "exception" in r)
+    # The metrics are written once the response is sent: wait for them.
+    counted = _wait_for(log, lambda r: r.get("route") == "GET /fault/raise")
+    assert counted["Failure"] == 1
+    error = _wait_for(log, lambda r: r.get("correlation_id") == "fault-1" and "exception" in r)
     assert "RuntimeError: boom" in error["exception"]
-    assert any(r.get("route") == "GET /fault/raise" and r.get("Failure") == 1 for r in records)
     assert _get(url, "/echo?message=still-up")[0] == 200
 
 
@@ -220,15 +234,10 @@ def test_a_stream_failing_midway_is_logged_and_counted(served: tuple[str, Path, 
         body = partial.partial
     connection.close()
     assert b'{"n":1}' in body
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        records = _records(log)
-        errors = [r for r in records if r.get("correlation_id") == "fault-2" and "exception" in r]
-        if errors:
-            break
-        time.sleep(0.05)
-    assert "stream broke" in errors[0]["exception"]
-    assert any(r.get("route") == "GET /fault/stream" and r.get("Failure") == 1 for r in records)
+    error = _wait_for(log, lambda r: r.get("correlation_id") == "fault-2" and "exception" in r)
+    assert "stream broke" in error["exception"]
+    counted = _wait_for(log, lambda r: r.get("route") == "GET /fault/stream")
+    assert counted["Failure"] == 1
     assert _get(url, "/echo?message=still-up")[0] == 200
 
 

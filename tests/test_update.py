@@ -194,22 +194,21 @@ def test_update_from_the_release_keeps_edits_and_brings_template_changes(
 def test_lines_both_changed_conflict_visibly(template_clone: Path, tmp_path: Path) -> None:
     old = rendered(template_clone, tmp_path / "old", {}, OLD_RELEASE)
     new = rendered(template_clone, tmp_path / "new", {}, "HEAD")
+    # A file both releases have, with a line the template rewrote (not only added lines).
     candidates = [
-        rel
+        (rel, start)
         for rel in changed_by_template(old, new)
         # Files the template writes once and never updates cannot conflict.
         if not rel.endswith(("main.py", ".copier-answers.yml")) and "/tests/" not in rel
+        for tag, start, _, _, _ in difflib.SequenceMatcher(
+            None,
+            (old / rel).read_text().splitlines(keepends=True),
+            (new / rel).read_text().splitlines(keepends=True),
+        ).get_opcodes()
+        if tag in ("replace", "delete")
     ]
-    assert candidates, f"the template has not changed any updatable file since {OLD_RELEASE}"
-    rel = candidates[0]
-    old_lines = (old / rel).read_text().splitlines(keepends=True)
-    new_lines = (new / rel).read_text().splitlines(keepends=True)
-    opcode = next(
-        op
-        for op in difflib.SequenceMatcher(None, old_lines, new_lines).get_opcodes()
-        if op[0] in ("replace", "delete")
-    )
-    _, start, _, _, _ = opcode
+    assert candidates, f"no line of an updatable file was rewritten since {OLD_RELEASE}"
+    rel, start = candidates[0]
     project = generate(template_clone, tmp_path / "project", {}, ref=OLD_RELEASE)
     ours = (project / rel).read_text().splitlines(keepends=True)
     ours[start] = "our own version of this line\n"

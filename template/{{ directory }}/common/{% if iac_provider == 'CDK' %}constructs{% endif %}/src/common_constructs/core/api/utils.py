@@ -79,7 +79,6 @@ def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
     Validations.of(scope).acknowledge(Acknowledgment(id=f"AwsSolutions::{rule}", reason=reason))
 
 
-
 def skip_checkov(construct: IConstruct, check: str, reason: str) -> None:
     """Skip a checkov check on the CloudFormation resource of ``construct``, with its reason."""
     resource = construct.node.default_child
@@ -88,6 +87,7 @@ def skip_checkov(construct: IConstruct, check: str, reason: str) -> None:
     settings = resource.get_metadata("checkov") or {}
     skips = [*settings.get("skip", []), {"id": check, "comment": reason}]
     resource.add_metadata("checkov", {**settings, "skip": skips})
+
 
 def read_operations(openapi_document: Path) -> dict[str, Operation]:
     """The operations of an OpenAPI document, by operationId."""
