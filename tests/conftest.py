@@ -8,6 +8,7 @@ is what users get. Rendered projects and their uv environments are cached per py
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import shutil
 import subprocess
@@ -69,6 +70,31 @@ def tool_env() -> dict[str, str]:
     tools = str(Path(sys.executable).parent)
     env["PATH"] = os.pathsep.join([tools, env.get("PATH", ""), *extra])
     return env
+
+
+def checkov_clean(config: Path, directory: Path, framework: str) -> dict[str, Any]:
+    """Scan ``directory`` with checkov and the project's ``config``; fail on any finding.
+
+    Returns the report, whose skipped checks the caller checks against what it expects.
+    """
+    result = subprocess.run(
+        ["uv", "tool", "run", "--from", CHECKOV, "checkov", "--config-file", str(config),
+         "-d", ".", "-o", "json"],
+        cwd=directory, env=tool_env(), capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    assert result.stdout.strip(), result.stderr[-4000:]
+    reports = json.loads(result.stdout)
+    reports = reports if isinstance(reports, list) else [reports]
+    assert [r["check_type"] for r in reports] == [framework], result.stdout[:2000]
+    report: dict[str, Any] = reports[0]
+    failed = [
+        f"{c['check_id']} {c['resource']} ({c['file_path']}): {c['check_name']}"
+        for c in report["results"]["failed_checks"]
+    ]
+    assert not failed, "checkov failed checks:\n" + "\n".join(failed)
+    assert report["summary"]["parsing_errors"] == 0
+    assert result.returncode == 0, result.stderr[-4000:]
+    return report
 
 
 def run(

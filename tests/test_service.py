@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import stat
+import subprocess
+import time
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -134,6 +138,51 @@ def project(request: pytest.FixtureRequest, projects: ProjectCache) -> Path:
 def test_generated_tests_pass(project: Path) -> None:
     result = run(["uv", "run", "pytest", "-p", "no:cacheprovider", str(SERVICE)], project)
     assert " passed" in result.stdout
+
+
+@pytest.mark.slow
+def test_run_sh_serves_locally_and_logs_each_request(project: Path, tmp_path: Path) -> None:
+    # What the README promises a newcomer: call /echo, see a JSON log line with the
+    # correlation id, and the request's EMF metrics, on the server's stdout.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**tool_env(), "PORT": str(port)}
+    env["PATH"] = f"{project / '.venv' / 'bin'}{os.pathsep}{env['PATH']}"
+    for name in ("AWS_LAMBDA_FUNCTION_NAME", "LAMBDA_TASK_ROOT", "POWERTOOLS_LOG_LEVEL"):
+        env.pop(name, None)
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [str(project / SERVICE / "run.sh")], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/echo?message=hi") as reply:
+                    correlation_id = reply.headers["x-correlation-id"]
+                    assert json.load(reply) == {"message": "hi"}
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(log.read_text())
+                time.sleep(0.1)
+        while time.monotonic() < deadline:
+            lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
+            logged = [r for r in lines if r.get("correlation_id") == correlation_id]
+            counted = [r for r in lines if r.get("route") == "GET /echo" and "_aws" in r]
+            if logged and counted:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail(log.read_text())
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert logged[0]["message"] == "Request completed"
+    assert (logged[0]["route"], logged[0]["status"]) == ("/echo", 200)
+    assert counted[0]["Requests"] == 1
 
 
 @pytest.mark.slow

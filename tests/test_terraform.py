@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CHECKOV, COMBINATIONS, ProjectCache, combination_id, render, run, tool_env
+from conftest import (
+    COMBINATIONS,
+    ProjectCache,
+    checkov_clean,
+    combination_id,
+    render,
+    run,
+    tool_env,
+)
 
 DIRECTORY = "packages"
 API = "order-service"
@@ -545,23 +553,7 @@ def test_checkov_finds_no_failed_check_in_any_combination(
         shutil.copytree(project / DIRECTORY, scan / ids[-1] / DIRECTORY)
     config = projects.rendered(**TERRAFORM[0]) / ".checkov.yaml"
     # One scan over every combination (about as fast as one): each is a folder of its own.
-    result = subprocess.run(
-        ["uv", "tool", "run", "--from", CHECKOV, "checkov", "--config-file", str(config),
-         "-d", ".", "-o", "json"],
-        cwd=scan, env=tool_env(), capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
-    assert result.stdout.strip(), result.stderr[-4000:]
-    reports = json.loads(result.stdout)
-    reports = reports if isinstance(reports, list) else [reports]
-    assert [r["check_type"] for r in reports] == ["terraform"], result.stdout[:2000]
-    report = reports[0]
-    failed = [
-        f"{c['check_id']} {c['resource']} ({c['file_path']})"
-        for c in report["results"]["failed_checks"]
-    ]
-    assert not failed, "checkov failed checks:\n" + "\n".join(failed)
-    assert report["summary"]["parsing_errors"] == 0
-    assert result.returncode == 0, result.stderr[-4000:]
+    report = checkov_clean(config, scan, "terraform")
     passed_in = {c["file_path"].split("/")[1] for c in report["results"]["passed_checks"]}
     assert passed_in == set(ids), "some combinations were not scanned"
     # Only the open routes of auth None are skipped inline; nothing else is.
