@@ -18,6 +18,8 @@ from aws_cdk import (
     RemovalPolicy,
     Validations,
 )
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct, IConstruct
@@ -77,6 +79,19 @@ def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
     ``AwsSolutions-IAM5[Resource::*]``.
     """
     Validations.of(scope).acknowledge(Acknowledgment(id=f"AwsSolutions::{rule}", reason=reason))
+
+
+def encrypted_access_logs(scope: Construct) -> logs.LogGroup:
+    """The API's access log group, encrypted with a KMS key of its own (rotated yearly)."""
+    key = kms.Key(scope, "AccessLogKey", enable_key_rotation=True)
+    key.grant_encrypt_decrypt(iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com"))
+    return logs.LogGroup(
+        scope,
+        "AccessLogs",
+        encryption_key=key,
+        retention=logs.RetentionDays.THREE_MONTHS,
+        removal_policy=RemovalPolicy.DESTROY,
+    )
 
 
 def skip_checkov(construct: IConstruct, check: str, reason: str) -> None:
