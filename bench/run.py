@@ -23,7 +23,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,7 +37,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from conftest import COMBINATIONS, combination_id, tool_env  # noqa: E402
+from conftest import (  # noqa: E402
+    COMBINATIONS,
+    combination_id,
+    free_port,
+    tool_env,
+    wait_until_listening,
+)
 
 D, API, MODULE = "packages", "order-service", "order_service"
 
@@ -197,13 +202,6 @@ def bench_import(project: Path, bare_dir: Path, runs: int = 9) -> Row:
     )
 
 
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def server(app: str, cwd: Path, env: dict[str, str], log: Path) -> Iterator[int]:
     """Serve ``app`` with uvicorn on a free port until the block ends."""
@@ -222,15 +220,7 @@ def server(app: str, cwd: Path, env: dict[str, str], log: Path) -> Iterator[int]
     with log.open("ab") as out:
         process = subprocess.Popen(args, cwd=cwd, env=env, stdout=out, stderr=out)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    sys.exit(f"{app} did not start; see {log}")
-                time.sleep(0.05)
+        wait_until_listening(process, port, log)
         yield port
     finally:
         process.terminate()

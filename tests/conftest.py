@@ -11,9 +11,11 @@ import itertools
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +97,49 @@ def checkov_clean(config: Path, directory: Path, framework: str) -> dict[str, An
     assert report["summary"]["parsing_errors"] == 0
     assert result.returncode == 0, result.stderr[-4000:]
     return report
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_listening(
+    process: subprocess.Popen[bytes], port: int, log: Path, seconds: float = 30
+) -> None:
+    """Return once 127.0.0.1:``port`` accepts connections; raise with the server's log if the
+    process exits first or ``seconds`` pass."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                log_text = log.read_text()
+                raise RuntimeError(f"the server did not start; its log:\n{log_text}") from None
+            time.sleep(0.05)
+
+
+def log_records(log: Path) -> list[dict[str, Any]]:
+    """The JSON lines (log records and EMF documents) a server wrote to ``log`` so far."""
+    return [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+
+
+def wait_for_record(
+    log: Path, wanted: Callable[[dict[str, Any]], bool], seconds: float = 10
+) -> dict[str, Any]:
+    """The first record of a server's ``log`` that is ``wanted``, waiting for it to be written."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = [r for r in log_records(log) if wanted(r)]
+        if found:
+            return found[0]
+        if time.monotonic() > deadline:
+            pytest.fail(f"no such record in the server's log after {seconds} s:\n{log.read_text()}")
+        time.sleep(0.05)
 
 
 def run(

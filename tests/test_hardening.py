@@ -6,12 +6,19 @@ import json
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from conftest import ProjectCache, run, tool_env
+from conftest import (
+    ProjectCache,
+    free_port,
+    log_records,
+    run,
+    tool_env,
+    wait_for_record,
+    wait_until_listening,
+)
 
 SERVICE = Path("packages") / "order-service"
 
@@ -75,12 +82,6 @@ asyncio.run(main(sys.argv[1]))
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def served(
     projects: ProjectCache, tmp_path_factory: pytest.TempPathFactory
@@ -90,7 +91,7 @@ def served(
     work = tmp_path_factory.mktemp("served")
     (work / "fault_app.py").write_text(FAULT_APP)
     log = work / "server.log"
-    port = _free_port()
+    port = free_port()
     python = project / ".venv" / "bin" / "python"
     env = {**tool_env(), "PYTHONPATH": str(work)}
     with log.open("wb") as out:
@@ -99,41 +100,10 @@ def served(
              "--host", "127.0.0.1", "--no-access-log"],
             cwd=project / SERVICE, env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(log.read_text())
-            time.sleep(0.05)
-    yield url, project, log
+    wait_until_listening(process, port, log)
+    yield f"http://127.0.0.1:{port}", project, log
     process.terminate()
     process.wait(timeout=10)
-
-
-def _records(log: Path) -> list[dict[str, Any]]:
-    records = []
-    for line in log.read_text().splitlines():
-        if line.startswith("{"):
-            records.append(json.loads(line))
-    return records
-
-
-def _wait_for(
-    log: Path, wanted: Callable[[dict[str, Any]], bool], seconds: float = 10
-) -> dict[str, Any]:
-    """The first record of the server's log that is ``wanted``, waiting for it to be written."""
-    deadline = time.monotonic() + seconds
-    while True:
-        found = [r for r in _records(log) if wanted(r)]
-        if found:
-            return found[0]
-        if time.monotonic() > deadline:
-            pytest.fail(f"no such record in the server's log after {seconds} s")
-        time.sleep(0.05)
 
 
 def _get(url: str, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
@@ -211,9 +181,11 @@ def test_a_handler_that_raises_is_logged_counted_and_answered(
     assert json.loads(body) == {"detail": "Internal Server Error", "correlation_id": "fault-1"}
     assert headers["x-correlation-id"] == "fault-1"
     # The metrics are written once the response is sent: wait for them.
-    counted = _wait_for(log, lambda r: r.get("route") == "GET /fault/raise")
+    counted = wait_for_record(log, lambda r: r.get("route") == "GET /fault/raise")
     assert counted["Failure"] == 1
-    error = _wait_for(log, lambda r: r.get("correlation_id") == "fault-1" and "exception" in r)
+    error = wait_for_record(
+        log, lambda r: r.get("correlation_id") == "fault-1" and "exception" in r
+    )
     assert "RuntimeError: boom" in error["exception"]
     assert _get(url, "/echo?message=still-up")[0] == 200
 
@@ -234,9 +206,11 @@ def test_a_stream_failing_midway_is_logged_and_counted(served: tuple[str, Path, 
         body = partial.partial
     connection.close()
     assert b'{"n":1}' in body
-    error = _wait_for(log, lambda r: r.get("correlation_id") == "fault-2" and "exception" in r)
+    error = wait_for_record(
+        log, lambda r: r.get("correlation_id") == "fault-2" and "exception" in r
+    )
     assert "stream broke" in error["exception"]
-    counted = _wait_for(log, lambda r: r.get("route") == "GET /fault/stream")
+    counted = wait_for_record(log, lambda r: r.get("route") == "GET /fault/stream")
     assert counted["Failure"] == 1
     assert _get(url, "/echo?message=still-up")[0] == 200
 
@@ -253,10 +227,10 @@ def test_a_client_leaving_midway_does_not_hurt_the_server(
         )
         assert b"200" in sock.recv(1024)
     started = time.monotonic()
-    _wait_for(log, lambda r: r.get("route") == "GET /fault/slow-stream", seconds=15)
+    wait_for_record(log, lambda r: r.get("route") == "GET /fault/slow-stream", seconds=15)
     # The 10 s stream is cancelled when its client leaves, not served to nobody.
     assert time.monotonic() - started < 5
-    assert not [r for r in _records(log) if r.get("correlation_id") == "gone-1"], "not an error"
+    assert not [r for r in log_records(log) if r.get("correlation_id") == "gone-1"], "not an error"
     assert _get(url, "/echo?message=still-up")[0] == 200
 
 

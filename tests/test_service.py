@@ -5,16 +5,21 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import stat
 import subprocess
-import time
 import urllib.request
 import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ProjectCache, run, tool_env
+from conftest import (
+    ProjectCache,
+    free_port,
+    run,
+    tool_env,
+    wait_for_record,
+    wait_until_listening,
+)
 
 SERVICE = Path("packages") / "order-service"
 
@@ -144,9 +149,7 @@ def test_generated_tests_pass(project: Path) -> None:
 def test_run_sh_serves_locally_and_logs_each_request(project: Path, tmp_path: Path) -> None:
     # What the README promises a newcomer: call /echo, see a JSON log line with the
     # correlation id, and the request's EMF metrics, on the server's stdout.
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     env = {**tool_env(), "PORT": str(port)}
     env["PATH"] = f"{project / '.venv' / 'bin'}{os.pathsep}{env['PATH']}"
     for name in ("AWS_LAMBDA_FUNCTION_NAME", "LAMBDA_TASK_ROOT", "POWERTOOLS_LOG_LEVEL"):
@@ -157,32 +160,18 @@ def test_run_sh_serves_locally_and_logs_each_request(project: Path, tmp_path: Pa
             [str(project / SERVICE / "run.sh")], env=env, stdout=out, stderr=subprocess.STDOUT
         )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/echo?message=hi") as reply:
-                    correlation_id = reply.headers["x-correlation-id"]
-                    assert json.load(reply) == {"message": "hi"}
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(log.read_text())
-                time.sleep(0.1)
-        while time.monotonic() < deadline:
-            lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
-            logged = [r for r in lines if r.get("correlation_id") == correlation_id]
-            counted = [r for r in lines if r.get("route") == "GET /echo" and "_aws" in r]
-            if logged and counted:
-                break
-            time.sleep(0.1)
-        else:
-            pytest.fail(log.read_text())
+        wait_until_listening(server, port, log)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/echo?message=hi") as reply:
+            correlation_id = reply.headers["x-correlation-id"]
+            assert json.load(reply) == {"message": "hi"}
+        logged = wait_for_record(log, lambda r: r.get("correlation_id") == correlation_id)
+        counted = wait_for_record(log, lambda r: r.get("route") == "GET /echo" and "_aws" in r)
     finally:
         server.terminate()
         server.wait(timeout=10)
-    assert logged[0]["message"] == "Request completed"
-    assert (logged[0]["route"], logged[0]["status"]) == ("/echo", 200)
-    assert counted[0]["Requests"] == 1
+    assert logged["message"] == "Request completed"
+    assert (logged["route"], logged["status"]) == ("/echo", 200)
+    assert counted["Requests"] == 1
 
 
 @pytest.mark.slow
