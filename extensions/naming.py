@@ -64,6 +64,9 @@ RESERVED_MODULES = frozenset(
     }
 )
 
+#: Copier's default answers file: the first API's, which owns the repository's shared files.
+REPOSITORY_ANSWERS = ".copier-answers.yml"
+
 #: Folder names the generated repository uses itself next to the APIs.
 RESERVED_API_NAMES = frozenset({"common", "infra", "dist", "node-modules", "tests", "scripts"})
 
@@ -206,6 +209,34 @@ def directory_error(value: Any) -> str:
     return ""
 
 
+def owns_repository(answers_file: Any) -> bool:
+    """Whether the API of ``answers_file`` owns the repository's shared files.
+
+    The first API of a repository records its answers in Copier's default answers file, and
+    that answers file renders the workspace, CI, README, ``common/`` and the infrastructure app
+    as well as the API. Every other API has an answers file of its own and renders its own
+    files only.
+    """
+    return PurePosixPath(str(answers_file or REPOSITORY_ANSWERS)) == PurePosixPath(
+        REPOSITORY_ANSWERS
+    )
+
+
+def all_recorded_answers(dst_path: Any) -> dict[str, dict[str, Any]]:
+    """Every API's recorded answers in the repository at ``dst_path``, by answers file name."""
+    if not dst_path:
+        return {}
+    root = Path(str(dst_path))
+    if not root.is_dir():
+        return {}
+    found: dict[str, dict[str, Any]] = {}
+    for path in sorted(root.glob(".copier-answers*.yml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict):
+            found[path.name] = data
+    return found
+
+
 def recorded_answers(dst_path: Any, answers_file: Any) -> dict[str, Any]:
     """The answers already recorded in ``dst_path/answers_file``, or ``{}`` when there are none.
 
@@ -225,48 +256,70 @@ def answers_file_error(name: Any, dst_path: Any, answers_file: Any) -> str:
 
     Each API of a repository records its answers in a file of its own; copying a second API
     with the first one's answers file would overwrite them and leave the first API impossible
-    to update.
+    to update. The first API of a repository uses the default answers file, which owns the
+    repository's shared files: an API copied with another answers file into a folder without
+    one would have no workspace, CI or infrastructure app. (``copier update`` renders into
+    empty scratch folders, which pass.)
     """
     recorded = recorded_answers(dst_path, answers_file).get("name")
-    if recorded is None or str(recorded) == str(name):
-        return ""
-    return (
-        f"{answers_file} already records the API '{recorded}'. To add '{name}' next to it, give "
-        f"it its own answers file: copier copy --answers-file .copier-answers.{kebab(name)}.yml "
-        "... (then update it with copier update --answers-file "
-        f".copier-answers.{kebab(name)}.yml)."
-    )
-
-
-def iac_provider_error(iac_provider: Any, dst_path: Any, directory: Any, answers_file: Any) -> str:
-    """Why ``iac_provider`` clashes with the repository's existing infrastructure, or ``""``.
-
-    Adding an API to a repository must keep its IaC tool; updating an API (its answers file is
-    already recorded) may switch the tool on purpose.
-    """
-    if recorded_answers(dst_path, answers_file):
-        return ""
-    found = existing_iac(dst_path, directory)
-    if found and found != str(iac_provider):
+    if recorded is not None and str(recorded) != str(name):
         return (
-            f"This repository already uses {found} in {directory}/common; choose {found} so "
-            "every API deploys with the same tool."
+            f"{answers_file} already records the API '{recorded}'. To add '{name}' next to it, "
+            f"give it its own answers file: copier copy --answers-file "
+            f".copier-answers.{kebab(name)}.yml ... (then update it with copier update "
+            f"--answers-file .copier-answers.{kebab(name)}.yml)."
+        )
+    if (
+        not owns_repository(answers_file)
+        and not recorded_answers(dst_path, REPOSITORY_ANSWERS)
+        and not _is_empty_folder(dst_path)
+    ):
+        return (
+            f"{answers_file} adds an API to an existing repository, but this folder has no "
+            f"{REPOSITORY_ANSWERS}: generate a repository's first API without --answers-file "
+            "(it owns the shared files), then add others with their own answers file."
         )
     return ""
 
 
-def existing_iac(dst_path: Any, directory: Any) -> str:
+def _is_empty_folder(path: Any) -> bool:
+    folder = Path(str(path or ""))
+    return folder.is_dir() and not any(folder.iterdir())
+
+
+def iac_provider_error(iac_provider: Any, dst_path: Any, directory: Any, answers_file: Any) -> str:
+    """Why ``iac_provider`` clashes with the repository's other APIs, or ``""``.
+
+    Every API of a repository deploys with the one infrastructure app of the repository, so
+    they all use the same IaC tool. A repository with a single API may switch it on update.
+    """
+    own = PurePosixPath(str(answers_file or REPOSITORY_ANSWERS)).name
+    for file_name, answers in all_recorded_answers(dst_path).items():
+        other = answers.get("iac_provider")
+        if file_name == own or other is None or str(other) == str(iac_provider):
+            continue
+        return (
+            f"The API '{answers.get('api_name', answers.get('name'))}' ({file_name}) deploys "
+            f"with {other}, through the repository's one infrastructure app: choose {other}. "
+            "Every API of a repository uses the same IaC tool; only a repository with a single "
+            "API can switch."
+        )
+    return ""
+
+
+def existing_iac(dst_path: Any) -> str:
     """The IaC provider a repository already uses (the spec's "Inherit"), or ``""``.
 
-    ``<directory>/common/constructs`` means CDK, ``<directory>/common/terraform`` Terraform.
+    It is what the repository's answers files record (the first API's, else any), never what
+    folders happen to be on disk: an ignored leftover must not decide.
     """
-    if not dst_path or not directory or directory_error(directory):
-        return ""
-    common = Path(str(dst_path)) / str(directory) / "common"
-    if (common / "constructs").is_dir():
-        return "CDK"
-    if (common / "terraform").is_dir():
-        return "Terraform"
+    recorded = all_recorded_answers(dst_path)
+    first = recorded.get(REPOSITORY_ANSWERS, {}).get("iac_provider")
+    if first:
+        return str(first)
+    for answers in recorded.values():
+        if answers.get("iac_provider"):
+            return str(answers["iac_provider"])
     return ""
 
 
@@ -307,3 +360,4 @@ class NamingExtension(Extension):
         environment.globals["existing_python"] = existing_python
         environment.globals["answers_file_error"] = answers_file_error
         environment.globals["iac_provider_error"] = iac_provider_error
+        environment.globals["owns_repository"] = owns_repository

@@ -148,25 +148,29 @@ def test_bad_directories_are_refused(value: str) -> None:
     assert naming.directory_error(value) != ""
 
 
-def test_existing_iac_reads_the_common_folder(tmp_path: Path) -> None:
-    assert naming.existing_iac(tmp_path, "packages") == ""
-    (tmp_path / "packages" / "common" / "terraform").mkdir(parents=True)
-    assert naming.existing_iac(tmp_path, "packages") == "Terraform"
-    (tmp_path / "packages" / "common" / "constructs").mkdir()
-    assert naming.existing_iac(tmp_path, "packages") == "CDK"
-    assert naming.existing_iac(tmp_path, "../packages") == ""
-    assert naming.existing_iac(None, "packages") == ""
-
-
-def test_iac_provider_may_only_switch_for_a_recorded_api(tmp_path: Path) -> None:
+def test_existing_iac_reads_the_recorded_answers_not_leftover_folders(tmp_path: Path) -> None:
+    assert naming.existing_iac(tmp_path) == ""
+    # An ignored leftover (a build lock keeping common/constructs alive) decides nothing.
     (tmp_path / "packages" / "common" / "constructs").mkdir(parents=True)
-    answers = ".copier-answers.payments.yml"
-    assert "already uses CDK" in naming.iac_provider_error(
-        "Terraform", tmp_path, "packages", answers
-    )
-    assert naming.iac_provider_error("CDK", tmp_path, "packages", answers) == ""
-    (tmp_path / answers).write_text("name: payments\niac_provider: CDK\n")
-    assert naming.iac_provider_error("Terraform", tmp_path, "packages", answers) == ""
+    assert naming.existing_iac(tmp_path) == ""
+    (tmp_path / ".copier-answers.payments.yml").write_text("name: payments\niac_provider: CDK\n")
+    assert naming.existing_iac(tmp_path) == "CDK"
+    (tmp_path / ".copier-answers.yml").write_text("name: orders\niac_provider: Terraform\n")
+    assert naming.existing_iac(tmp_path) == "Terraform"
+    assert naming.existing_iac(None) == ""
+
+
+def test_iac_provider_must_match_the_other_apis(tmp_path: Path) -> None:
+    first, second = ".copier-answers.yml", ".copier-answers.payments.yml"
+    (tmp_path / first).write_text("name: orders\napi_name: orders\niac_provider: CDK\n")
+    message = naming.iac_provider_error("Terraform", tmp_path, "packages", second)
+    assert "The API 'orders' (.copier-answers.yml) deploys with CDK" in message
+    assert "choose CDK" in message
+    assert naming.iac_provider_error("CDK", tmp_path, "packages", second) == ""
+    # A repository with a single API may switch its tool on update.
+    assert naming.iac_provider_error("Terraform", tmp_path, "packages", first) == ""
+    (tmp_path / second).write_text("name: payments\napi_name: payments\niac_provider: CDK\n")
+    assert "'payments'" in naming.iac_provider_error("Terraform", tmp_path, "packages", first)
 
 
 def test_an_answers_file_belongs_to_one_api(tmp_path: Path) -> None:
@@ -177,6 +181,28 @@ def test_an_answers_file_belongs_to_one_api(tmp_path: Path) -> None:
     message = naming.answers_file_error("Billing API", tmp_path, answers)
     assert "already records the API 'order-service'" in message
     assert "--answers-file .copier-answers.billing-api.yml" in message
+
+
+def test_the_first_api_of_a_repository_uses_the_default_answers_file(tmp_path: Path) -> None:
+    other = ".copier-answers.billing.yml"
+    message = naming.answers_file_error("billing", tmp_path / "new", other)
+    assert "has no .copier-answers.yml" in message
+    assert "without --answers-file" in message
+    (tmp_path / "README.md").write_text("A repository of someone else's\n")
+    assert "has no .copier-answers.yml" in naming.answers_file_error("billing", tmp_path, other)
+    (tmp_path / ".copier-answers.yml").write_text("name: order-service\n")
+    assert naming.answers_file_error("billing", tmp_path, other) == ""
+
+
+@pytest.mark.parametrize(
+    ("answers_file", "owns"),
+    [(".copier-answers.yml", True), ("./.copier-answers.yml", True), (None, True),
+     (".copier-answers.billing.yml", False), ("sub/.copier-answers.yml", False)],
+)  # fmt: skip
+def test_only_the_default_answers_file_owns_the_repository(
+    answers_file: str | None, owns: bool
+) -> None:
+    assert naming.owns_repository(answers_file) is owns
 
 
 def test_extension_registers_filters_and_globals() -> None:
@@ -190,6 +216,7 @@ def test_extension_registers_filters_and_globals() -> None:
         "existing_python",
         "answers_file_error",
         "iac_provider_error",
+        "owns_repository",
     ):
         assert callable(env.globals[name])
 

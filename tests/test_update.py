@@ -225,20 +225,13 @@ def test_lines_both_changed_conflict_visibly(template_clone: Path, tmp_path: Pat
 
 def _switch_cases() -> list[tuple[dict[str, str], dict[str, str], str, str]]:
     """(before, after, a file only ``before`` generates, a file only ``after`` generates)."""
-    cdk = f"{D}/common/constructs/src/common_constructs/core/api"
-    tf = f"{D}/common/terraform/src/core/api"
+    tf_api = f"{D}/common/terraform/src/app/apis/{API}"
     return [
         (
-            {"iac_provider": "CDK"},
-            {"iac_provider": "CDK", "compute_type": "ServerlessApiGatewayHttpApi"},
-            f"{cdk}/rest_api.py",
-            f"{cdk}/http_api.py",
-        ),
-        (
-            {"iac_provider": "Terraform"},
-            {"iac_provider": "Terraform", "compute_type": "ServerlessApiGatewayHttpApi"},
-            f"{tf}/rest-api/rest-api.tf",
-            f"{tf}/http-api/http-api.tf",
+            {"iac_provider": "Terraform", "auth": "Cognito"},
+            {"iac_provider": "Terraform", "auth": "IAM"},
+            f"{tf_api}/cognito.tf",
+            f"{tf_api}/{API}.tf",
         ),
         (
             {"iac_provider": "CDK"},
@@ -252,7 +245,7 @@ def _switch_cases() -> list[tuple[dict[str, str], dict[str, str], str, str]]:
 @pytest.mark.parametrize(
     ("before", "after", "old_file", "new_file"),
     _switch_cases(),
-    ids=["cdk-rest-to-http", "terraform-rest-to-http", "cdk-to-terraform"],
+    ids=["terraform-cognito-to-iam", "cdk-to-terraform"],
 )
 def test_changing_an_answer_keeps_edited_files_of_the_old_choice(
     template_clone: Path,
