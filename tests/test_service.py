@@ -22,6 +22,7 @@ from conftest import (
 )
 
 SERVICE = Path("packages") / "order-service"
+RUNTIME = Path("packages") / "common" / "runtime"
 
 #: Representative combinations: the defaults, and the other architecture and Python version.
 VARIANTS = {
@@ -197,6 +198,7 @@ def test_generated_code_is_lint_and_type_clean(project: Path) -> None:
     run(["uv", "run", "ruff", "check", "--no-cache", "."], project)
     run(["uv", "run", "ruff", "format", "--check", "--no-cache", "."], project)
     run(["uv", "run", "mypy", "--no-incremental", str(SERVICE)], project)
+    run(["uv", "run", "mypy", "--no-incremental", str(RUNTIME)], project)
 
 
 @pytest.mark.slow
@@ -208,6 +210,8 @@ def test_bundle_is_lambda_ready(project: Path, tmp_path: Path) -> None:
     run_sh = folder / "run.sh"
     assert run_sh.stat().st_mode & stat.S_IXUSR
     assert (folder / "order_service" / "init.py").is_file()
+    # The repository's runtime travels with every API's bundle.
+    assert (folder / "common_runtime" / "service.py").is_file()
     names = {p.name for p in folder.iterdir()}
     assert {"fastapi", "uvicorn", "aws_lambda_powertools", "pydantic_core"} <= names
     assert not {"botocore", "boto3", "pytest", "mypy", "ruff", "tests", "bin"} & names

@@ -1,0 +1,105 @@
+"""One API's app and observability tools, built the same way for every API of the repository."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any, TextIO
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from starlette.middleware.cors import CORSMiddleware
+
+from common_runtime.middleware import ObservabilityMiddleware
+from common_runtime.request import RequestLogFilter
+from common_runtime.streaming import add_item_schemas
+from common_runtime.xray import XRaySdkTracing
+
+
+class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to the current ``sys.stdout``, like the EMF metrics, so both stay in order."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        """The stream is always the current ``sys.stdout``."""
+
+
+class _App(FastAPI):
+    """FastAPI with the streaming item models in its OpenAPI components."""
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema:
+            return self.openapi_schema
+        schema = super().openapi()
+        add_item_schemas(schema)
+        return schema
+
+
+def _operation_id(route: APIRoute) -> str:
+    """OperationIds are the route functions' names: the infrastructure maps operations by them."""
+    return route.name
+
+
+def _tracing_enabled() -> bool:
+    """Tracing runs on Lambda unless ``POWERTOOLS_TRACE_DISABLED`` says otherwise."""
+    on_lambda = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+    disabled = os.environ.get("POWERTOOLS_TRACE_DISABLED", "").lower() in {"1", "true"}
+    return on_lambda and not disabled
+
+
+class Service:
+    """An API's FastAPI ``app`` with its ``logger``, ``tracer`` and ``metrics``, all wired.
+
+    Each request gets, from pure ASGI middleware:
+
+    - a correlation id: the ``x-correlation-id`` header, else the Lambda request id that Lambda
+      Web Adapter forwards in ``x-amzn-lambda-context``, else a new id. It is in every log line
+      of the request and in the ``X-Correlation-Id`` response header, errors included;
+    - JSON logs carrying the correlation id, path, route template, method and cold start flag,
+      and a ``Request completed`` line (status, latency) for every server error, or for every
+      request at ``POWERTOOLS_LOG_LEVEL=DEBUG``;
+    - CloudWatch metrics in EMF, written when the request ends: ``Requests``, ``Success`` (2xx)
+      or ``Failure``, ``Latency`` per route template (``GET /items/{item_id}``, never the raw
+      path), ``ColdStart`` once, and whatever the handler added to ``metrics``;
+    - a trace joined from the ``x-amzn-trace-id`` header that Lambda Web Adapter forwards, so
+      the handler's subsegments are recorded; off Lambda tracing is off;
+    - a safe JSON 500 for unhandled exceptions, logged with their stack trace and counted;
+    - CORS headers for the origins in ``ALLOWED_ORIGINS`` (comma-separated; all when unset), on
+      every response including errors.
+
+    ``POWERTOOLS_SERVICE_NAME`` and ``POWERTOOLS_METRICS_NAMESPACE`` override ``name``.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = os.environ.get("POWERTOOLS_SERVICE_NAME") or name
+        self.namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or name
+        self.logger = Logger(service=self.name, logger_handler=_StdoutHandler())
+        self.logger.addFilter(RequestLogFilter())
+        self.metrics = Metrics(namespace=self.namespace, service=self.name)
+        tracing = XRaySdkTracing(self.name, enabled=_tracing_enabled())
+        self.tracer: Tracer = tracing.tracer
+        self.app: FastAPI = _App(title=name, generate_unique_id_function=_operation_id)
+        self.app.add_middleware(
+            ObservabilityMiddleware,
+            service=self.name,
+            namespace=self.namespace,
+            logger=self.logger,
+            metrics=self.metrics,
+            tracing=tracing,
+        )
+        # Added last, so outermost: error responses written by the middleware above get CORS
+        # headers too.
+        origins = [o.strip() for o in os.environ.get("ALLOWED_ORIGINS", "*").split(",")]
+        self.app.add_middleware(
+            CORSMiddleware,
+            allow_origins=[o for o in origins if o] or ["*"],
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["x-correlation-id"],
+        )
