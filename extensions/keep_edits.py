@@ -7,6 +7,9 @@ updates a clean git tree, so each deleted file is still in ``HEAD``. The files w
 content differs from what the previous template version generated hold the user's work; they
 are put back (unchanged from ``HEAD``) and listed, so the user decides what to do with them.
 
+Then the files that the releases crossed by this update moved are moved (``migrations.py``),
+and the user is told only what is left to do.
+
 Usage (from copier.yml): ``python keep_edits.py <template clone> <answers file>``, run in the
 destination repository.
 """
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from migrations import Outcome, apply_moves, crossed
 
 
 def _git(*args: str) -> str:
@@ -92,18 +96,46 @@ def keep_edited(template: str, answers_file: str) -> list[str]:
     return kept
 
 
+def current_answers(answers_file: str) -> dict[str, Any]:
+    """The answers the update just recorded."""
+    data = yaml.safe_load(Path(answers_file).read_text(encoding="utf-8"))
+    return data if isinstance(data, dict) else {}
+
+
+def report(kept: list[str], outcome: Outcome) -> str:
+    """What the user must do, and nothing else: empty when there is nothing to do."""
+    moved = {old for old, _ in outcome.moved}
+    beside = {old: new for old, new in outcome.kept_beside}
+    to_review = [path for path in kept if path not in moved and path not in beside]
+    lines = []
+    if to_review:
+        lines.append(
+            "The new answers no longer generate these files, but you had edited them, so they "
+            "were kept:"
+        )
+        lines += [f"  {path}" for path in to_review]
+        lines.append("Move what you need into the new files, then delete them (git rm).")
+    if beside:
+        lines.append(
+            "This release moves these files to a path where you already have a file of your "
+            "own; both were kept:"
+        )
+        lines += [f"  {old} (its new path: {new})" for old, new in beside.items()]
+        lines.append("Merge each into the file at its new path, then delete it (git rm).")
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> int:
     """Entry point: ``keep_edits.py <template clone> <answers file>``."""
     template, answers_file = argv
     kept = keep_edited(template, answers_file)
-    if kept:
-        listing = "\n".join(f"  {path}" for path in kept)
-        print(
-            "The new answers no longer generate these files, but you had edited them, so they "
-            f"were kept:\n{listing}\nMove what you need into the new files, then delete them "
-            "(git rm).",
-            file=sys.stderr,
-        )
+    before, after = previous_answers(answers_file), current_answers(answers_file)
+    outcome = apply_moves(crossed(before.get("_commit"), after.get("_commit")), after)
+    for old, new in outcome.moved:
+        print(f"Moved {old} to {new} (with your changes)", file=sys.stderr)
+    message = report(kept, outcome)
+    if message:
+        print(message, file=sys.stderr)
     return 0
 
 

@@ -1,54 +1,93 @@
-"""Migrations of generated projects between template releases, run by ``copier update``.
+"""Files that template releases moved, and how an update moves the user's copies.
 
-Each migration runs after Copier applied the new release and moves what the release moved:
-the user's edited version of a moved file (which ``keep_edits.py`` kept) replaces the new
-release's copy at the new path, so it is neither duplicated nor orphaned.
+A release that moves a file lists it in ``MOVES``. After ``copier update`` has applied the new
+release (and ``keep_edits.py`` has put back the old file when the user had edited it), the
+user's version replaces the new release's sample at the new path, so it is neither duplicated
+nor orphaned. A move never overwrites a file of the user's: when the new path already held a
+file before the update, both are kept and the user is told.
 
-Usage (from copier.yml): ``python migrations.py <migration> <answers file>``, run in the
-destination repository.
+Moves are idempotent: once the old file is gone, there is nothing left to move.
 """
 
 from __future__ import annotations
 
+import re
 import subprocess
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from packaging.version import InvalidVersion, Version
+
+#: Release -> (old path, new path), as templates relative to the repository root.
+MOVES: dict[str, list[tuple[str, str]]] = {
+    # The sample routes' tests were renamed.
+    "v0.2.0": [
+        (
+            "{directory}/{api_name}/tests/test_main.py",
+            "{directory}/{api_name}/tests/test_routes.py",
+        )
+    ],
+}
+
+_DESCRIBED = re.compile(r"^v?(?P<base>\d+(\.\d+)*)(-(?P<ahead>\d+)-g[0-9a-f]+)?$")
 
 
-def answers(answers_file: str) -> dict[str, Any]:
-    """The answers recorded before the update."""
-    data = yaml.safe_load(Path(answers_file).read_text(encoding="utf-8"))
-    return data if isinstance(data, dict) else {}
+@dataclass(frozen=True)
+class Outcome:
+    """What the moves did: moved (old, new) pairs, and old files kept beside a user's file."""
+
+    moved: list[tuple[str, str]]
+    kept_beside: list[tuple[str, str]]
 
 
-def move(old: Path, new: Path) -> bool:
-    """``git mv -f old new`` when ``old`` is still there (the user edited it); whether it moved."""
-    if not old.is_file():
-        return False
-    new.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["git", "mv", "-f", str(old), str(new)], check=True)
-    print(f"Moved {old} to {new}", file=sys.stderr)
-    return True
+def version_of(commit: Any) -> Version | None:
+    """The release a recorded ``_commit`` stands at (``v0.2.0-3-gabc`` is past v0.2.0)."""
+    match = _DESCRIBED.match(str(commit or ""))
+    if not match:
+        return None
+    try:
+        base = Version(match["base"])
+    except InvalidVersion:
+        return None
+    ahead = int(match["ahead"] or 0)
+    return Version(f"{base}.post{ahead}") if ahead else base
 
 
-def rename_sample_tests(recorded: dict[str, Any]) -> None:
-    """v0.2.0: the sample routes' tests move from tests/test_main.py to tests/test_routes.py."""
-    tests = Path(str(recorded["directory"])) / str(recorded["api_name"]) / "tests"
-    move(tests / "test_main.py", tests / "test_routes.py")
+def crossed(previous: Any, current: Any) -> list[tuple[str, str]]:
+    """The moves of the releases after ``previous`` up to ``current``."""
+    old, new = version_of(previous), version_of(current)
+    if old is None or new is None:
+        return []
+    return [
+        move
+        for release, moves in MOVES.items()
+        if old < Version(release.lstrip("v")) <= new
+        for move in moves
+    ]
 
 
-MIGRATIONS = {"rename-sample-tests": rename_sample_tests}
+def _tracked_at_head(path: str) -> bool:
+    result = subprocess.run(
+        ["git", "cat-file", "-e", f"HEAD:{path}"], capture_output=True, check=False
+    )
+    return result.returncode == 0
 
 
-def main(argv: list[str]) -> int:
-    """Entry point: ``migrations.py <migration> <answers file>``."""
-    name, answers_file = argv
-    MIGRATIONS[name](answers(answers_file))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+def apply_moves(moves: list[tuple[str, str]], answers: dict[str, Any]) -> Outcome:
+    """Move the user's old files to their new paths; never overwrite a file of theirs."""
+    moved: list[tuple[str, str]] = []
+    kept_beside: list[tuple[str, str]] = []
+    for old_template, new_template in moves:
+        old = old_template.format_map(answers)
+        new = new_template.format_map(answers)
+        if not Path(old).is_file():
+            continue  # moved already, or never there
+        if Path(new).exists() and _tracked_at_head(new):
+            # The user had a file of their own at the new path: keep both.
+            kept_beside.append((old, new))
+            continue
+        Path(new).parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["git", "mv", "-f", old, new], check=True, capture_output=True)
+        moved.append((old, new))
+    return Outcome(moved, kept_beside)

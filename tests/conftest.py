@@ -169,6 +169,8 @@ def render(dst: Path, answers: Mapping[str, Any], **kwargs: Any) -> Path:
         str(TEMPLATE_ROOT),
         dst,
         data=dict(answers),
+        # The working tree (uncommitted changes included), not the newest release tag.
+        vcs_ref="HEAD",
         defaults=True,
         unsafe=True,
         quiet=True,
