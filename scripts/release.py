@@ -91,13 +91,16 @@ def parse_releases(text: str) -> list[Release]:
         body = lines[start + 1 : end]
         pinned = None
         content = [line for line in body if line.strip()]
-        if content and (comment := PINNED.match(content[0])):
+        if content and content[0].startswith("<!-- release-commit"):
+            # A misspelt comment must not silently fall back to the rule and tag another commit.
+            comment = PINNED.match(content[0])
+            if comment is None:
+                raise ReleaseError(
+                    f"{match.group(1)}: write it as <!-- release-commit: <full commit id> -->"
+                )
             pinned = comment.group(1)
             body.remove(content[0])
-        tag = match.group(1)
-        if any(r.tag == tag for r in releases):
-            raise ReleaseError(f"{CHANGELOG} has two sections {tag}")
-        releases.append(Release(tag, pinned, "\n".join(body).strip() + "\n"))
+        releases.append(Release(match.group(1), pinned, "\n".join(body).strip() + "\n"))
     return releases
 
 
@@ -128,6 +131,9 @@ def plan(repo: Path) -> list[Plan]:
     if git(repo, "rev-parse", "--is-shallow-repository").stdout.strip() == "true":
         raise ReleaseError("this clone is shallow: fetch the whole history (git fetch --unshallow)")
     releases = parse_releases(changelog_at(repo, "HEAD"))
+    tags = [r.tag for r in releases]
+    if duplicates := sorted({tag for tag in tags if tags.count(tag) > 1}):
+        raise ReleaseError(f"{CHANGELOG} has more than one section {', '.join(duplicates)}")
     added = heading_commits(repo) if any(r.pinned is None for r in releases) else {}
     plans = []
     for release in reversed(releases):

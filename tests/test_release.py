@@ -156,9 +156,26 @@ def test_tag_on_another_commit_is_refused_and_nothing_is_tagged(repo: Path) -> N
     assert tags(repo) == {"v1.0.0": elsewhere}
 
 
-def test_release_commit_outside_the_history_is_refused(repo: Path) -> None:
-    commit_changelog(repo, f"## v1.0.0\n<!-- release-commit: {'0' * 40} -->\n")
-    assert "is not in HEAD's history" in release_fails(repo)
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        pytest.param(
+            f"## v1.0.0\n<!-- release-commit: {'0' * 40} -->\n",
+            "v1.0.0: release-commit 0000000000000000000000000000000000000000 is not in HEAD's",
+            id="unknown-commit",
+        ),
+        pytest.param(
+            "## v1.0.0\n<!-- release-commit: 7612b44 -->\n",
+            "v1.0.0: write it as <!-- release-commit: <full commit id> -->",
+            id="short-commit",
+        ),
+        pytest.param("## v1.0.0\n\n## v1.0.0\n", "more than one section v1.0.0", id="twice"),
+    ],
+)
+def test_changelog_that_does_not_resolve_is_refused(repo: Path, section: str, message: str) -> None:
+    commit_changelog(repo, section)
+    assert message in release_fails(repo)
+    assert tags(repo) == {}
 
 
 def test_shallow_clone_is_refused(repo: Path, tmp_path: Path) -> None:
