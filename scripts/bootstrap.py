@@ -51,7 +51,8 @@ def git(repo: Path, *args: str) -> str:
 
 def read_inputs(raw: str) -> dict[str, str]:
     """The workflow's non-empty inputs (``{}`` for a push, which has none)."""
-    data = json.loads(raw) if raw.strip() else {}
+    # A push gives no inputs: an empty object, or null, or nothing at all.
+    data = (json.loads(raw) if raw.strip() else None) or {}
     if not isinstance(data, dict):
         raise BootstrapError(f"INPUTS is not a JSON object: {raw!r}")
     return {str(key): str(value) for key, value in data.items() if value not in (None, "")}

@@ -185,3 +185,13 @@ def test_workflow_tool_versions_are_the_locked_ones() -> None:
         uv_versions += re.findall(r'setup-uv@\S+\s+with:\s+version: "([^"]+)"', text)
     assert uv_versions
     assert set(uv_versions) == {pins["uv"]}
+
+
+def test_bootstrap_workflow_gives_the_script_what_it_reads() -> None:
+    steps = load("bootstrap.yml")["jobs"]["render"]["steps"]
+    (render,) = [s for s in steps if "scripts/bootstrap.py" in s.get("run", "")]
+    assert render["env"]["TEMPLATE_URL"] == "${{ needs.origin.outputs.template-url }}"
+    assert render["env"]["INPUTS"] == "${{ toJSON(inputs) }}"
+    script = (TEMPLATE_ROOT / "scripts" / "bootstrap.py").read_text(encoding="utf-8")
+    for name in ("TEMPLATE_URL", "INPUTS", "GITHUB_REPOSITORY"):
+        assert f'env.get("{name}"' in script, name
