@@ -199,7 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         plans = plan(repo)
         if args.list:
-            print("\n".join(f"{p.release.tag} {p.commit}" for p in plans))
+            for item in plans:
+                print(item.release.tag, item.commit)
             return 0
         if args.notes:
             notes = [p.release.notes for p in plans if p.release.tag == args.notes]
