@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,18 @@ def test_ci_guard_fails_on_committed_leftovers(repo: Path, name: str, content: s
 
 
 def test_ci_workflow_runs_every_check(projects: ProjectCache) -> None:
-    workflow = (projects.rendered() / ".github" / "workflows" / "ci.yml").read_text()
-    for command in ("uv sync", "ruff check", "ruff format --check", "mypy", "uv run pytest"):
-        assert command in workflow, command
+    project = projects.rendered()
+    workflow = yaml.safe_load((project / ".github" / "workflows" / "ci.yml").read_text())
+    steps = [step.get("run", "") for step in workflow["jobs"]["checks"]["steps"]]
+    assert "uv sync" in steps
+    # CI runs the project's own tasks, the ones its README gives.
+    assert {"uv run poe lint", "uv run poe test"} <= set(steps)
+    tasks = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["poe"]["tasks"]
+    assert tasks["lint"]["sequence"][:2] == ["ruff check .", "ruff format --check ."]
+    assert tasks["lint"]["sequence"][2] == {"ref": "typecheck"}
+    assert 'mypy "$package"' in tasks["typecheck"]["shell"]
+    assert tasks["test"]["cmd"] == "pytest"
+    readme = (project / "README.md").read_text()
+    for task in ("serve", "test", "lint", "openapi", "bundle", "synth", "deploy", "check"):
+        assert f"uv run poe {task}" in readme, task
+        assert task in tasks, task

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
@@ -175,9 +175,9 @@ def test_allowed_origins_restrict_cors() -> None:
 def test_concurrent_requests_keep_their_own_correlation_ids(
     records: Records, probe_routes: None, service: Service
 ) -> None:
-    async def call_all() -> list[httpx.Response]:
-        transport = httpx.ASGITransport(app=service.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async def call_all() -> list[httpx2.Response]:
+        transport = httpx2.ASGITransport(app=service.app)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://test") as client:
             return await asyncio.gather(
                 *(
                     client.get(f"/probe/log/{i}", headers={"x-correlation-id": f"id-{i}"})
@@ -232,3 +232,45 @@ def test_streaming_item_schemas_are_in_each_apps_own_document() -> None:
         response_lines = client.get("/lines")
     assert response_lines.headers["content-type"] == "application/jsonl"
     assert response_lines.text == '{"text":"a"}\n{"text":"b"}\n'
+
+
+def test_console_format_is_readable_and_writes_no_metrics_documents() -> None:
+    code = (
+        "from fastapi.testclient import TestClient\n"
+        "from common_runtime import Service\n"
+        "service = Service(name='console-test')\n"
+        "@service.app.get('/fail')\n"
+        "def fail() -> None:\n"
+        "    raise RuntimeError('shown with its traceback')\n"
+        "service.logger.info('hello', extra={'item': 3})\n"
+        "TestClient(service.app, raise_server_exceptions=False).get('/fail')\n"
+    )
+    env = {**os.environ, "LOG_FORMAT": "console", "NO_COLOR": "1"}
+    env.pop("AWS_LAMBDA_FUNCTION_NAME", None)
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    lines = result.stdout.splitlines()
+    assert not [line for line in lines if line.startswith("{")], "JSON or EMF in console mode"
+    (hello,) = [line for line in lines if "hello" in line]
+    assert "INFO" in hello
+    assert "item=3" in hello
+    (error,) = [line for line in lines if "Unhandled exception" in line]
+    assert "GET /fail" in error
+    assert "correlation_id=" in error
+    assert "Traceback (most recent call last):" in lines
+    assert "RuntimeError: shown with its traceback" in lines
+
+
+def test_lambda_always_gets_json_whatever_log_format_says() -> None:
+    code = (
+        "from common_runtime import Service\n"
+        "Service(name='lambda-test').logger.info('hello')\n"
+    )
+    env = {**os.environ, "LOG_FORMAT": "console", "AWS_LAMBDA_FUNCTION_NAME": "fn",
+           "POWERTOOLS_TRACE_DISABLED": "true"}  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    (line,) = result.stdout.splitlines()
+    assert json.loads(line)["message"] == "hello"

@@ -42,6 +42,7 @@ class ObservabilityMiddleware:
         logger: Logger,
         metrics: Metrics,
         tracing: RequestTracing,
+        emit_metrics: bool = True,
     ) -> None:
         self.app = app
         self.service = service
@@ -49,6 +50,7 @@ class ObservabilityMiddleware:
         self.logger = logger
         self.metrics = metrics
         self.tracing = tracing
+        self.emit_metrics = emit_metrics
         self._cold_start = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -82,7 +84,12 @@ class ObservabilityMiddleware:
                 await self._send_internal_error(send, request.correlation_id, id_header)
         finally:
             latency_ms = (time.perf_counter() - start) * 1000
-            record_request(self.metrics, self.namespace, self.service, request, status, latency_ms)
+            if self.emit_metrics:
+                record_request(
+                    self.metrics, self.namespace, self.service, request, status, latency_ms
+                )
+            else:
+                self.metrics.clear_metrics()
             # Every request is in the metrics above and in API Gateway's access logs: the
             # app logs a line per request only at DEBUG, and for every server error.
             if status >= 500:

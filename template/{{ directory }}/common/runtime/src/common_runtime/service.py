@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.middleware.cors import CORSMiddleware
 
+from common_runtime.console import ConsoleFormatter, console_requested
 from common_runtime.middleware import ObservabilityMiddleware
 from common_runtime.request import RequestLogFilter
 from common_runtime.streaming import add_item_schemas
@@ -73,13 +74,20 @@ class Service:
     - CORS headers for the origins in ``ALLOWED_ORIGINS`` (comma-separated; all when unset), on
       every response including errors.
 
-    ``POWERTOOLS_SERVICE_NAME`` and ``POWERTOOLS_METRICS_NAMESPACE`` override ``name``.
+    ``POWERTOOLS_SERVICE_NAME`` and ``POWERTOOLS_METRICS_NAMESPACE`` override ``name``. With
+    ``LOG_FORMAT=console`` off Lambda (``run.sh`` in a terminal), log lines are readable text
+    and no EMF document is written: there is no CloudWatch to read them locally.
     """
 
     def __init__(self, name: str) -> None:
         self.name = os.environ.get("POWERTOOLS_SERVICE_NAME") or name
         self.namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or name
-        self.logger = Logger(service=self.name, logger_handler=_StdoutHandler())
+        console = console_requested()
+        self.logger = Logger(
+            service=self.name,
+            logger_handler=_StdoutHandler(),
+            logger_formatter=ConsoleFormatter() if console else None,
+        )
         self.logger.addFilter(RequestLogFilter())
         self.metrics = Metrics(namespace=self.namespace, service=self.name)
         tracing = XRaySdkTracing(self.name, enabled=_tracing_enabled())
@@ -92,6 +100,7 @@ class Service:
             logger=self.logger,
             metrics=self.metrics,
             tracing=tracing,
+            emit_metrics=not console,
         )
         # Added last, so outermost: error responses written by the middleware above get CORS
         # headers too.
