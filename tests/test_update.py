@@ -17,7 +17,8 @@ from typing import Any
 import copier
 import pytest
 import yaml
-from conftest import TEMPLATE_ROOT, run, tool_env
+from conftest import TEMPLATE_ROOT, run
+from template_repo import git
 
 #: The release projects are updated from in these tests.
 OLD_RELEASE = "v0.1.0"
@@ -25,18 +26,6 @@ OLD_RELEASE = "v0.1.0"
 D, API, MODULE = "packages", "order-service", "order_service"
 SERVICE = f"{D}/{API}"
 MARKERS = re.compile(r"^(<<<<<<<|>>>>>>>)( |$)", re.MULTILINE)
-
-
-def git(cwd: Path, *args: str) -> str:
-    """Run git in ``cwd`` with a fixed identity; return its output."""
-    env = {
-        **tool_env(),
-        "GIT_AUTHOR_NAME": "Test",
-        "GIT_AUTHOR_EMAIL": "test@example.com",
-        "GIT_COMMITTER_NAME": "Test",
-        "GIT_COMMITTER_EMAIL": "test@example.com",
-    }
-    return run(["git", *args], cwd, env=env).stdout
 
 
 @pytest.fixture(scope="session")

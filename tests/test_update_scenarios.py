@@ -17,7 +17,8 @@ import copier
 import pytest
 import yaml
 from conftest import run, tool_env
-from test_update import commit, generate, git, leftovers, template_clone, update
+from template_repo import git
+from test_update import commit, generate, leftovers, template_clone, update
 
 __all__ = ["template_clone"]  # the session fixture, shared with test_update.py
 
