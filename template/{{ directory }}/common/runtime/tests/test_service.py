@@ -263,10 +263,7 @@ def test_console_format_is_readable_and_writes_no_metrics_documents() -> None:
 
 
 def test_lambda_always_gets_json_whatever_log_format_says() -> None:
-    code = (
-        "from common_runtime import Service\n"
-        "Service(name='lambda-test').logger.info('hello')\n"
-    )
+    code = "from common_runtime import Service\nService(name='on-lambda').logger.info('hello')\n"
     env = {**os.environ, "LOG_FORMAT": "console", "AWS_LAMBDA_FUNCTION_NAME": "fn",
            "POWERTOOLS_TRACE_DISABLED": "true"}  # fmt: skip
     result = subprocess.run(
