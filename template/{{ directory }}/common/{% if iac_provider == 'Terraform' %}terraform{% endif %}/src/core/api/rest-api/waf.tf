@@ -2,13 +2,6 @@
 # known bad inputs (Log4j among them). The common rule set blocks request bodies over 8 KB; that
 # rule only counts here, since API payloads may be larger (API Gateway caps them at 10 MB).
 
-locals {
-  web_acl_rules = {
-    AWSManagedRulesCommonRuleSet         = { priority = 0, counted = ["SizeRestrictions_BODY"] }
-    AWSManagedRulesKnownBadInputsRuleSet = { priority = 1, counted = [] }
-  }
-}
-
 resource "aws_wafv2_web_acl" "this" {
   count = var.web_acl_enabled ? 1 : 0
 
@@ -20,41 +13,55 @@ resource "aws_wafv2_web_acl" "this" {
     allow {}
   }
 
-  dynamic "rule" {
-    for_each = local.web_acl_rules
+  rule {
+    name     = "AWSManagedRulesCommonRuleSet"
+    priority = 0
 
-    content {
-      name     = rule.key
-      priority = rule.value.priority
+    override_action {
+      none {}
+    }
 
-      override_action {
-        none {}
-      }
+    statement {
+      managed_rule_group_statement {
+        name        = "AWSManagedRulesCommonRuleSet"
+        vendor_name = "AWS"
 
-      statement {
-        managed_rule_group_statement {
-          name        = rule.key
-          vendor_name = "AWS"
+        rule_action_override {
+          name = "SizeRestrictions_BODY"
 
-          dynamic "rule_action_override" {
-            for_each = rule.value.counted
-
-            content {
-              name = rule_action_override.value
-
-              action_to_use {
-                count {}
-              }
-            }
+          action_to_use {
+            count {}
           }
         }
       }
+    }
 
-      visibility_config {
-        cloudwatch_metrics_enabled = true
-        metric_name                = rule.key
-        sampled_requests_enabled   = true
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "AWSManagedRulesCommonRuleSet"
+      sampled_requests_enabled   = true
+    }
+  }
+
+  rule {
+    name     = "AWSManagedRulesKnownBadInputsRuleSet"
+    priority = 1
+
+    override_action {
+      none {}
+    }
+
+    statement {
+      managed_rule_group_statement {
+        name        = "AWSManagedRulesKnownBadInputsRuleSet"
+        vendor_name = "AWS"
       }
+    }
+
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "AWSManagedRulesKnownBadInputsRuleSet"
+      sampled_requests_enabled   = true
     }
   }
 
