@@ -72,6 +72,13 @@ mock_resource "aws_apigatewayv2_api" {
   }
 }
 
+mock_resource "aws_apigatewayv2_stage" {
+  defaults = {
+    arn        = "arn:aws:apigateway:eu-west-1::/apis/mocked/stages/$default"
+    invoke_url = "https://mocked.execute-api.eu-west-1.amazonaws.com/"
+  }
+}
+
 mock_resource "aws_wafv2_web_acl" {
   defaults = {
     arn = "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/mocked/00000000-0000-0000-0000-000000000000"
