@@ -24,7 +24,9 @@ data "aws_iam_policy_document" "api_gateway_assume_role" {
 }
 
 # REST API stages can only write access logs once the account (per Region) names a role that
-# API Gateway uses to push to CloudWatch Logs.
+# API Gateway uses to push to CloudWatch Logs. That setting belongs to the whole account and
+# Region, not to one environment: it is off by default (manage_api_gateway_cloudwatch_role), to
+# be set once, by one configuration that is never destroyed (see README.md).
 resource "aws_iam_role" "api_gateway_cloudwatch" {
   count = var.manage_api_gateway_cloudwatch_role ? 1 : 0
 

@@ -22,7 +22,7 @@ variable "tags" {
 }
 
 variable "manage_api_gateway_cloudwatch_role" {
-  description = "Set the Region's API Gateway CloudWatch Logs role (needed once per account and Region for REST API access logs). Set false if something else manages it."
+  description = "Set the API Gateway account setting of this account and Region: the CloudWatch Logs role that REST API stages need for access logs. Once per account and Region, in one configuration only: destroying it resets the setting for every REST API there (see README.md)."
   type        = bool
-  default     = true
+  default     = false
 }

@@ -4,9 +4,8 @@ terraform {
   required_providers {
     aws = {
       source = "hashicorp/aws"
-      # 6.25.0 is the first release with `response_transfer_mode` on aws_api_gateway_integration,
-      # which REST APIs need to stream responses.
-      version = ">= 6.25.0, < 7.0.0"
+      # Each API's module adds what it needs (REST APIs: >= 6.25.0, for response streaming).
+      version = ">= 5.32.0, < 7.0.0"
     }
   }
 

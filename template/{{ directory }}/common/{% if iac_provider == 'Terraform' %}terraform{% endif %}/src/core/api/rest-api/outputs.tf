@@ -9,8 +9,28 @@ output "api_root_resource_id" {
 }
 
 output "api_proxy_resource_id" {
-  description = "Id of the greedy `/{proxy+}` resource."
-  value       = aws_api_gateway_resource.proxy.id
+  description = "Id of the greedy `/{proxy+}` resource, or null when resource_paths does not list it."
+  value       = lookup(local.resource_ids, "/{proxy+}", null)
+}
+
+output "resource_ids" {
+  description = "Id of every resource of the API by path: `/`, each of resource_paths and their parents."
+  value       = local.resource_ids
+}
+
+output "cors_preflight_paths" {
+  description = "Paths whose OPTIONS method answers CORS preflight requests (none without allowed origins)."
+  value       = keys(aws_api_gateway_method.preflight)
+}
+
+output "cors_gateway_response_origin" {
+  description = "Access-Control-Allow-Origin of API Gateway's own error responses: the single allowed origin, else null."
+  value       = local.gateway_response_origin
+}
+
+output "web_acl_arn" {
+  description = "ARN of the WAF web ACL in front of the stage, or null when web_acl_enabled is false."
+  value       = one(aws_wafv2_web_acl.this[*].arn)
 }
 
 output "api_execution_arn" {

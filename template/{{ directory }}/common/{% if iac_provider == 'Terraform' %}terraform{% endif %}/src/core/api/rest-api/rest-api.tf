@@ -1,7 +1,8 @@
-# A regional REST API with a greedy `/{proxy+}` resource, CORS preflight answered by API
-# Gateway itself, an optional Cognito authorizer, and a stage with X-Ray tracing, access logs
-# and method metrics. The caller adds its own methods and integrations (see app/apis) and passes
-# a hash of them as `redeployment_trigger`.
+# A regional REST API with the resources of `resource_paths` (by default the greedy
+# `/{proxy+}`), CORS preflight answered by API Gateway itself, an optional Cognito authorizer, a
+# stage with X-Ray tracing, access logs and method metrics, and a WAF web ACL in front of it.
+# The caller adds its own methods and integrations on `resource_ids` (see app/apis) and passes a
+# hash of them as `redeployment_trigger`.
 
 locals {
   cors_enabled = length(var.cors_allow_origins) > 0
@@ -23,9 +24,38 @@ locals {
   # fixed origin: they get CORS headers when a single origin (or "*") is allowed.
   gateway_response_origin = length(var.cors_allow_origins) == 1 ? var.cors_allow_origins[0] : null
   cors_resources = local.cors_enabled ? {
-    root  = aws_api_gateway_rest_api.this.root_resource_id
-    proxy = aws_api_gateway_resource.proxy.id
+    for path in distinct(concat(["/"], var.resource_paths)) : path => local.resource_ids[path]
   } : {}
+
+  # Every resource of the tree, by path: "/a/{b}" needs "/a" first. API Gateway resources are
+  # nested one level at a time, so each depth has a resource block of its own (see below).
+  resource_segments = {
+    for path in distinct(flatten([
+      for path in var.resource_paths : [
+        for depth in range(1, length(split("/", trim(path, "/"))) + 1) :
+        "/${join("/", slice(split("/", trim(path, "/")), 0, depth))}"
+      ]
+    ])) : path => split("/", trim(path, "/"))
+  }
+  resources_at_depth = [
+    for depth in range(1, 9) : {
+      for path, segments in local.resource_segments : path => {
+        path_part = segments[depth - 1]
+        parent    = depth == 1 ? "/" : "/${join("/", slice(segments, 0, depth - 1))}"
+      } if length(segments) == depth
+    }
+  ]
+  resource_ids = merge(
+    { "/" = aws_api_gateway_rest_api.this.root_resource_id },
+    { for path, resource in aws_api_gateway_resource.depth_1 : path => resource.id },
+    { for path, resource in aws_api_gateway_resource.depth_2 : path => resource.id },
+    { for path, resource in aws_api_gateway_resource.depth_3 : path => resource.id },
+    { for path, resource in aws_api_gateway_resource.depth_4 : path => resource.id },
+    { for path, resource in aws_api_gateway_resource.depth_5 : path => resource.id },
+    { for path, resource in aws_api_gateway_resource.depth_6 : path => resource.id },
+    { for path, resource in aws_api_gateway_resource.depth_7 : path => resource.id },
+    { for path, resource in aws_api_gateway_resource.depth_8 : path => resource.id },
+  )
 }
 
 resource "aws_api_gateway_rest_api" "this" {
@@ -42,10 +72,68 @@ resource "aws_api_gateway_rest_api" "this" {
   }
 }
 
-resource "aws_api_gateway_resource" "proxy" {
+resource "aws_api_gateway_resource" "depth_1" {
+  for_each = local.resources_at_depth[0]
+
   rest_api_id = aws_api_gateway_rest_api.this.id
   parent_id   = aws_api_gateway_rest_api.this.root_resource_id
-  path_part   = "{proxy+}"
+  path_part   = each.value.path_part
+}
+
+resource "aws_api_gateway_resource" "depth_2" {
+  for_each = local.resources_at_depth[1]
+
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  parent_id   = aws_api_gateway_resource.depth_1[each.value.parent].id
+  path_part   = each.value.path_part
+}
+
+resource "aws_api_gateway_resource" "depth_3" {
+  for_each = local.resources_at_depth[2]
+
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  parent_id   = aws_api_gateway_resource.depth_2[each.value.parent].id
+  path_part   = each.value.path_part
+}
+
+resource "aws_api_gateway_resource" "depth_4" {
+  for_each = local.resources_at_depth[3]
+
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  parent_id   = aws_api_gateway_resource.depth_3[each.value.parent].id
+  path_part   = each.value.path_part
+}
+
+resource "aws_api_gateway_resource" "depth_5" {
+  for_each = local.resources_at_depth[4]
+
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  parent_id   = aws_api_gateway_resource.depth_4[each.value.parent].id
+  path_part   = each.value.path_part
+}
+
+resource "aws_api_gateway_resource" "depth_6" {
+  for_each = local.resources_at_depth[5]
+
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  parent_id   = aws_api_gateway_resource.depth_5[each.value.parent].id
+  path_part   = each.value.path_part
+}
+
+resource "aws_api_gateway_resource" "depth_7" {
+  for_each = local.resources_at_depth[6]
+
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  parent_id   = aws_api_gateway_resource.depth_6[each.value.parent].id
+  path_part   = each.value.path_part
+}
+
+resource "aws_api_gateway_resource" "depth_8" {
+  for_each = local.resources_at_depth[7]
+
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  parent_id   = aws_api_gateway_resource.depth_7[each.value.parent].id
+  path_part   = each.value.path_part
 }
 
 resource "aws_api_gateway_authorizer" "cognito" {
@@ -139,7 +227,7 @@ resource "aws_api_gateway_deployment" "this" {
   triggers = {
     redeployment = sha1(jsonencode([
       var.redeployment_trigger,
-      aws_api_gateway_resource.proxy,
+      local.resource_ids,
       aws_api_gateway_method.preflight,
       aws_api_gateway_integration.preflight,
       aws_api_gateway_integration_response.preflight,

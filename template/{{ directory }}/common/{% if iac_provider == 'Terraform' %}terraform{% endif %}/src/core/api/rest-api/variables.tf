@@ -15,6 +15,19 @@ variable "stage_name" {
   default     = "prod"
 }
 
+variable "resource_paths" {
+  description = "Paths the caller adds methods to (`/` always exists), such as \"/items/{item_id}\" or the greedy \"/{proxy+}\"; their parents are created too."
+  type        = list(string)
+  default     = ["/{proxy+}"]
+
+  validation {
+    condition = alltrue([
+      for path in var.resource_paths : can(regex("^(/[^/]+){1,8}$", path))
+    ])
+    error_message = "Each of resource_paths must start with \"/\", have no empty segment and at most 8 segments (not \"/\" itself: it always exists)."
+  }
+}
+
 variable "redeployment_trigger" {
   description = "A hash of the methods and integrations added by the caller: a new value redeploys the stage."
   type        = string
@@ -83,6 +96,12 @@ variable "throttling_rate_limit" {
   description = "Steady requests per second of every method (-1: the account's limit)."
   type        = number
   default     = -1
+}
+
+variable "web_acl_enabled" {
+  description = "Put a WAF web ACL in front of the stage: AWS managed rules for common threats (request body size only counted) and known bad inputs, with logs in CloudWatch."
+  type        = bool
+  default     = true
 }
 
 variable "tags" {

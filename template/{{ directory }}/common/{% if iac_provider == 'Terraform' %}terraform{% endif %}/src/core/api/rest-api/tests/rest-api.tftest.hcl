@@ -1,0 +1,126 @@
+# The REST API module, planned with a mocked AWS provider (nothing is deployed): the resource
+# tree, CORS for no, one and several origins, the WAF.
+
+# Mocked values are known while planning: every run is a plan, nothing is applied.
+mock_provider "aws" {
+  source          = "../../../../tests/mocks"
+  override_during = plan
+}
+
+variables {
+  name                 = "test-api"
+  redeployment_trigger = "methods"
+}
+
+run "nested_paths_get_every_parent_resource" {
+  command = plan
+
+  variables {
+    resource_paths = ["/items/{item_id}/tags", "/health", "/{proxy+}"]
+  }
+
+  assert {
+    condition     = sort(keys(aws_api_gateway_resource.depth_1)) == sort(["/health", "/items", "/{proxy+}"]) && sort(keys(aws_api_gateway_resource.depth_2)) == sort(["/items/{item_id}"]) && sort(keys(aws_api_gateway_resource.depth_3)) == sort(["/items/{item_id}/tags"])
+    error_message = "Each path needs its parents, one level at a time."
+  }
+
+  assert {
+    condition     = aws_api_gateway_resource.depth_3["/items/{item_id}/tags"].path_part == "tags" && aws_api_gateway_resource.depth_2["/items/{item_id}"].path_part == "{item_id}"
+    error_message = "Each resource holds the last segment of its path."
+  }
+
+  assert {
+    condition     = sort(keys(output.resource_ids)) == sort(["/", "/health", "/items", "/items/{item_id}", "/items/{item_id}/tags", "/{proxy+}"])
+    error_message = "resource_ids must give every resource, the root included."
+  }
+}
+
+run "paths_must_be_absolute" {
+  command = plan
+
+  variables {
+    resource_paths = ["items"]
+  }
+
+  expect_failures = [var.resource_paths]
+}
+
+run "no_origin_no_preflight" {
+  command = plan
+
+  variables {
+    cors_allow_origins = []
+  }
+
+  assert {
+    condition     = length(aws_api_gateway_method.preflight) == 0 && length(aws_api_gateway_gateway_response.cors) == 0
+    error_message = "Without allowed origins, no CORS preflight and no CORS headers on errors."
+  }
+}
+
+run "one_origin_is_answered_everywhere" {
+  command = plan
+
+  variables {
+    cors_allow_origins = ["https://app.example.com"]
+  }
+
+  assert {
+    condition     = sort(output.cors_preflight_paths) == sort(["/", "/{proxy+}"])
+    error_message = "`/` and every path of resource_paths answer CORS preflight requests."
+  }
+
+  assert {
+    condition     = alltrue([for response in aws_api_gateway_gateway_response.cors : response.response_parameters["gatewayresponse.header.Access-Control-Allow-Origin"] == "'https://app.example.com'"])
+    error_message = "API Gateway's own errors name the one allowed origin."
+  }
+
+  assert {
+    condition     = length(aws_api_gateway_gateway_response.cors) == 2
+    error_message = "4XX and 5XX errors of API Gateway carry CORS headers."
+  }
+
+  assert {
+    condition     = length(aws_wafv2_web_acl.this) == 1 && aws_wafv2_web_acl_association.this[0].resource_arn == aws_api_gateway_stage.this.arn
+    error_message = "The WAF protects the stage by default."
+  }
+
+  assert {
+    condition     = sort([for rule in aws_wafv2_web_acl.this[0].rule : rule.name]) == sort(["AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"])
+    error_message = "The WAF runs AWS's common and known-bad-inputs rule sets."
+  }
+
+  assert {
+    condition     = jsonencode(flatten([for rule in aws_wafv2_web_acl.this[0].rule : [for override in rule.statement[0].managed_rule_group_statement[0].rule_action_override : override.name]])) == jsonencode(["SizeRestrictions_BODY"])
+    error_message = "Only the body size rule is counted instead of blocking."
+  }
+
+  assert {
+    condition     = startswith(aws_cloudwatch_log_group.waf[0].name, "aws-waf-logs-") && length(aws_wafv2_web_acl_logging_configuration.this) == 1
+    error_message = "The WAF logs to a log group it may write to."
+  }
+}
+
+run "several_origins_are_answered_one_at_a_time" {
+  command = plan
+
+  variables {
+    cors_allow_origins = ["https://app.example.com", "https://admin.example.com"]
+    web_acl_enabled    = false
+  }
+
+  assert {
+    condition     = length(aws_api_gateway_gateway_response.cors) == 0
+    error_message = "API Gateway's own errors cannot choose among several origins: no fixed origin."
+  }
+
+  assert {
+    condition     = alltrue([for response in aws_api_gateway_integration_response.preflight : strcontains(response.response_templates["application/json"], jsonencode(["https://app.example.com", "https://admin.example.com"])) && !contains(keys(response.response_parameters), "method.response.header.Access-Control-Allow-Origin")])
+    error_message = "The preflight answer picks the caller's origin from the list, never the joined list."
+  }
+
+  assert {
+    condition     = length(aws_wafv2_web_acl.this) == 0 && length(aws_wafv2_web_acl_association.this) == 0 && length(aws_cloudwatch_log_group.waf) == 0
+    error_message = "web_acl_enabled = false removes the WAF."
+  }
+}

@@ -1,0 +1,135 @@
+"""The generated ``terraform test`` suites, run for real with a mocked AWS provider.
+
+For every Terraform combination, the API module's suite and the root configuration's suite run
+against the provider mirror (``TF_PROVIDER_MIRROR``), on a copy of the project holding the
+API's real OpenAPI document (written by the generated ``generate_open_api.py``) and a stand-in
+bundle. The module README's recipes are pasted into the root configuration, so each is planned
+as written there. The shared core modules' suites run once. What the mirrored provider cannot
+check is reported as a warning in the test summary, never as passed.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import warnings
+from pathlib import Path
+
+import pytest
+from conftest import ProjectCache, combination_id, run
+from test_terraform import (
+    API,
+    DIRECTORY,
+    MODULE,
+    README_STUBS,
+    TERRAFORM,
+    UnvalidatedTerraform,
+    app_module,
+    hcl_blocks,
+    mirrored_aws_versions,
+    prepare_for_provider,
+    provider_mirror,
+    tf_env,
+)
+
+# pytest finds a fixture by the names the test module holds: keep the imported one exported.
+__all__ = ["provider_mirror"]
+
+#: Lines ``terraform test`` prints for each run and for the whole suite.
+RUN_RESULT = re.compile(r'^\s*run "([^"]+)"\.\.\. (pass|fail|skip)', re.MULTILINE)
+SUMMARY = re.compile(r"^(Success|Failure)! (\d+) passed, (\d+) failed", re.MULTILINE)
+
+
+@pytest.fixture(scope="session")
+def openapi_document(projects: ProjectCache, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample API's OpenAPI document, written by the generated script (once per session).
+
+    The service is the same in every combination: one installed project writes it for all.
+    """
+    project = projects.synced()
+    output = tmp_path_factory.mktemp("openapi") / "openapi.json"
+    script = project / DIRECTORY / API / "scripts" / "generate_open_api.py"
+    run(["uv", "run", "python", str(script), "--output", str(output)], project)
+    return output
+
+
+def terraform_test(config: Path, tmp_path: Path) -> list[str]:
+    """``terraform init`` and ``terraform test`` in ``config``; the names of the runs passed."""
+    env = tf_env(tmp_path)
+    run(["terraform", "init", "-backend=false", "-input=false", "-no-color"], config, env=env)
+    result = run(["terraform", "test", "-no-color"], config, env=env, timeout=900)
+    summary = SUMMARY.search(result.stdout)
+    assert summary, result.stdout[-4000:]
+    runs = RUN_RESULT.findall(result.stdout)
+    assert runs, "terraform test ran nothing"
+    assert all(status == "pass" for _, status in runs), result.stdout[-4000:]
+    assert int(summary.group(2)) == len(runs)
+    return [name for name, _ in runs]
+
+
+def adapted_copy(
+    project: Path, folders: list[str], tmp_path: Path, mirror: Path, label: str
+) -> Path:
+    """A copy of ``folders`` of the project, adapted to the mirrored provider (and warned of)."""
+    tree = tmp_path / "project"
+    for folder in folders:
+        shutil.copytree(project / folder, tree / folder)
+    notes = prepare_for_provider(tree, mirrored_aws_versions(mirror)[-1])
+    if notes:
+        warnings.warn(UnvalidatedTerraform(f"{label}: {' '.join(notes)}"), stacklevel=2)
+    return tree
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("answers", TERRAFORM, ids=combination_id)
+def test_generated_terraform_test_suites_pass(
+    projects: ProjectCache,
+    answers: dict[str, str],
+    provider_mirror: Path,
+    openapi_document: Path,
+    tmp_path: Path,
+) -> None:
+    project = projects.rendered(**answers)
+    folders = [f"{DIRECTORY}/common", f"{DIRECTORY}/infra"]
+    tree = adapted_copy(project, folders, tmp_path, provider_mirror, combination_id(answers))
+    # The API built: its own OpenAPI document and a stand-in bundle (never uploaded here).
+    dist = tree / DIRECTORY / API / "dist"
+    dist.mkdir(parents=True)
+    shutil.copy(openapi_document, dist / "openapi.json")
+    (dist / "lambda.zip").write_bytes(b"stand-in bundle: never uploaded under a mocked provider")
+    module_runs = terraform_test(app_module(tree), tmp_path)
+    assert "every_operation_is_routed_with_the_api_auth" in module_runs
+    assert "unknown_operation_names_are_refused" in module_runs
+    assert "vpc_subnets_need_a_security_group" in module_runs
+    # The module README's recipes, pasted into the root configuration as written (their module
+    # blocks under other names: the root configuration already uses the module).
+    infra = tree / DIRECTORY / "infra"
+    readme = (app_module(tree) / "README.md").read_text()
+    recipes = [
+        block.replace(f'module "{MODULE}"', f'module "{MODULE}_recipe_{index}"')
+        for index, block in enumerate(hcl_blocks(readme))
+    ]
+    assert len(recipes) >= 6
+    (infra / "readme_recipes.tf").write_text("\n".join([README_STUBS, *recipes]))
+    root_runs = terraform_test(infra, tmp_path)
+    assert f"{MODULE}_is_deployed_per_environment" in root_runs
+    assert "the_api_gateway_account_setting_is_left_alone_by_default" in root_runs
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("module", ["rest-api", "http-api"])
+def test_core_module_suites_pass(
+    projects: ProjectCache, module: str, provider_mirror: Path, tmp_path: Path
+) -> None:
+    # The core modules are the same in every combination: one copy serves.
+    project = projects.rendered(**TERRAFORM[0])
+    terraform = f"{DIRECTORY}/common/terraform"
+    config = f"{terraform}/src/core/api/{module}"
+    folders = [config, f"{terraform}/tests"]
+    tree = adapted_copy(project, folders, tmp_path, provider_mirror, config)
+    runs = terraform_test(tree / config, tmp_path)
+    expected = {
+        "rest-api": "several_origins_are_answered_one_at_a_time",
+        "http-api": "several_origins",
+    }
+    assert expected[module] in runs
