@@ -48,6 +48,7 @@ def owned_by(answers: dict[str, Any], rel: str) -> bool:
         f"{d}/infra/src/infra/apis/{module}.py",
         f"{d}/common/terraform/src/app/apis/{api}/",
         f"{d}/infra/{api}.tf",
+        f"{d}/infra/tests/{api}.tftest.hcl",
     )
     return rel.startswith(".copier-answers") or any(
         rel == path or (path.endswith("/") and rel.startswith(path)) for path in own
