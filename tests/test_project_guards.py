@@ -107,8 +107,9 @@ def test_ci_guard_fails_on_committed_leftovers(repo: Path, name: str, content: s
     assert "::error::" in result.stdout
 
 
-def test_ci_workflow_runs_every_check(projects: ProjectCache) -> None:
-    project = projects.rendered()
+@pytest.mark.parametrize("iac", ["CDK", "Terraform"])
+def test_ci_workflow_runs_every_check(projects: ProjectCache, iac: str) -> None:
+    project = projects.rendered(iac_provider=iac)
     workflow = yaml.safe_load((project / ".github" / "workflows" / "ci.yml").read_text())
     steps = [step.get("run", "") for step in workflow["jobs"]["checks"]["steps"]]
     assert "uv sync" in steps
@@ -119,7 +120,14 @@ def test_ci_workflow_runs_every_check(projects: ProjectCache) -> None:
     assert tasks["lint"]["sequence"][2] == {"ref": "typecheck"}
     assert 'mypy "$package"' in tasks["typecheck"]["shell"]
     assert tasks["test"]["cmd"] == "pytest"
+    if iac == "Terraform":
+        infra_steps = [step.get("run", "") for step in workflow["jobs"]["terraform"]["steps"]]
+        assert {"uv run poe build", "uv run poe validate", "uv run poe tftest"} <= set(infra_steps)
+        assert 'terraform -chdir="$config" test' in tasks["tftest"]["shell"]
+        own = ("build", "validate", "tftest", "plan")
+    else:
+        own = ("synth",)
     readme = (project / "README.md").read_text()
-    for task in ("serve", "test", "lint", "openapi", "bundle", "synth", "deploy", "check"):
+    for task in ("serve", "test", "lint", "openapi", "bundle", "deploy", "destroy", "check", *own):
         assert f"uv run poe {task}" in readme, task
         assert task in tasks, task
