@@ -159,3 +159,19 @@ def test_the_initial_commit_uses_the_users_identity_or_a_fallback(
         assert "git has no identity of yours" in result.stdout
     # The user's configuration is left as it was.
     assert (home / ".gitconfig").exists() is configured
+
+
+def test_a_refused_data_answer_ends_copiers_output_with_the_line_the_readme_shows(
+    tmp_path: Path,
+) -> None:
+    readme = (TEMPLATE_ROOT / "README.md").read_text()
+    shown = [line for line in readme.splitlines() if line.startswith("ValueError: ")]
+    assert len(shown) == 1
+    result = subprocess.run(
+        [str(COPIER), "copy", "--trust", "--defaults", "--data", "name=class",
+         str(TEMPLATE_ROOT), str(tmp_path / "project")],
+        env=tool_env(), capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1] == shown[0]
+    assert not (tmp_path / "project").exists() or not any((tmp_path / "project").iterdir())
