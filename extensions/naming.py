@@ -202,7 +202,7 @@ def name_error(value: Any, api_name: Any = None, module_name: Any = None) -> str
         return ""
     if not text.isascii():
         return (
-            f"The name '{_shown(text)}' has letters outside ASCII, which module and AWS "
+            f"The name '{_shown(text)}' has characters outside ASCII, which module and AWS "
             f"resource names cannot hold; use for example '{_api_name_suggestion(text)}'."
         )
     derived = kebab(text)

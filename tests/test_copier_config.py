@@ -178,7 +178,7 @@ def test_choices_and_defaults_follow_the_spec(config: dict[str, Any]) -> None:
         ({"name": "orders", "module_name": "Orders-Mod"}, "not a Python identifier"),
         ({"name": "orders", "api_name": "Orders_API"}, "not kebab case"),
         ({"name": "orders", "api_name": "class"}, "derived from the API name 'class'"),
-        ({"name": "Café"}, "letters outside ASCII"),
+        ({"name": "Café"}, "characters outside ASCII"),
         ({"name": "orders", "directory": "../elsewhere"}, "'..'"),
         ({"name": "orders", "compute_type": "Lambda"}, "Invalid choice for 'compute_type'"),
     ],

@@ -96,7 +96,7 @@ def test_good_names_pass(name: str) -> None:
         ("common", "folder the generated repository uses"),
         ("infra", "folder the generated repository uses"),
         ("a" * 41, "41 characters long"),
-        ("Café API", "letters outside ASCII"),
+        ("Café API", "characters outside ASCII"),
     ],
 )
 def test_bad_names_are_refused_with_the_reason(name: str | None, says: str) -> None:
@@ -148,7 +148,7 @@ def test_bad_module_names_are_refused(value: str, says: str) -> None:
          "The module name 'json', derived from the name 'JSON', shadows the standard library "
          "module 'json'; use for example 'json-api'."),
         (naming.name_error, "Café API",
-         "The name 'Café API' has letters outside ASCII, which module and AWS resource names "
+         "The name 'Café API' has characters outside ASCII, which module and AWS resource names "
          "cannot hold; use for example 'cafe-api'."),
         (naming.module_name_error, "a\nb",
          "The module name 'a\\nb' is not a Python identifier (lower-case ASCII letters, digits "
