@@ -13,6 +13,7 @@ import re
 import string
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from conftest import (
 )
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
+from packaging.requirements import Requirement
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "extensions"))
 
@@ -161,6 +163,21 @@ def test_an_api_name_is_checked_against_a_given_module_name_not_its_default() ->
     assert naming.api_name_error("class", "class_service") == ""
     assert "Python keyword" in naming.name_error("Class")
     assert naming.name_error("Class", "klass") == ""
+
+
+def test_the_ruff_run_here_is_a_release_generated_projects_accept(projects: ProjectCache) -> None:
+    pyproject = tomllib.loads((projects.rendered() / "pyproject.toml").read_text())
+    pins = [
+        Requirement(item)
+        for group in pyproject["dependency-groups"].values()
+        for item in group
+        if isinstance(item, str) and Requirement(item).name == "ruff"
+    ]
+    assert len(pins) == 1
+    version = subprocess.run(
+        [str(RUFF), "--version"], capture_output=True, text=True, check=True
+    ).stdout.split()[-1]
+    assert pins[0].specifier.contains(version), (version, str(pins[0]))
 
 
 #: Projects rendered by the test below: 2 to 3 s each (render, initial commit, two ruff runs).
