@@ -14,11 +14,12 @@ from __future__ import annotations
 import keyword
 import re
 import sys
+import unicodedata
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
-from jinja2 import Environment
+from jinja2 import Environment, Undefined
 from jinja2.ext import Extension
 
 #: Longest API name accepted: AWS names built from it (``<api-name>-<suffix>``) must stay
@@ -40,6 +41,7 @@ RESERVED_MODULES = frozenset(
         "certifi",
         "click",
         "common_constructs",
+        "common_runtime",
         "constructs",
         "fastapi",
         "h11",
@@ -125,68 +127,147 @@ def api_class(value: Any) -> str:
     return name if name.endswith("Api") else f"{name}Api"
 
 
-def name_error(value: Any) -> str:
-    """Why ``name`` cannot name an API, or ``""`` when it can."""
+def _given(value: Any) -> str | None:
+    """``value`` as text when it is an answer, ``None`` when it is missing.
+
+    While questions are being asked, later answers are Jinja ``Undefined`` objects (or absent).
+    """
+    if value is None or isinstance(value, Undefined):
+        return None
+    text = str(value)
+    return text or None
+
+
+def _shown(text: str) -> str:
+    """``text`` as messages quote it: control characters escaped, so a message is one line."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
+def _ascii_fold(text: str) -> str:
+    """``Café`` -> ``Cafe``: letters without their accents; other non-ASCII letters dropped."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+
+
+def _module_problem(module: str) -> str:
+    """What is wrong with ``module`` as a Python package name, as a verb phrase, or ``""``."""
+    if not module.isidentifier() or not module.isascii():
+        return (
+            "is not a Python identifier (lower-case ASCII letters, digits and underscores, "
+            "starting with a letter)"
+        )
+    if module != module.lower():
+        return "is not lower case, as PEP 8 asks of module names"
+    if keyword.iskeyword(module):
+        return "is a Python keyword"
+    if module in sys.stdlib_module_names:
+        return f"shadows the standard library module '{module}'"
+    if module in RESERVED_MODULES:
+        return f"shadows '{module}', a module the generated project imports"
+    return ""
+
+
+def _module_suggestion(module: str) -> str:
+    """A valid module name close to ``module``, to suggest in a message."""
+    base = snake(_ascii_fold(module)) or "order_service"
+    if base[0].isdigit():
+        base = f"api_{base}"
+    for candidate in (base, f"{base}_api", f"{base}_service", f"my_{base}"):
+        if not _module_problem(candidate):
+            return candidate
+    return "order_service"
+
+
+def _api_name_suggestion(api_name: str) -> str:
+    """A valid API name close to ``api_name``, to suggest in a message."""
+    base = kebab(_ascii_fold(api_name))[:MAX_NAME_LENGTH].strip("-") or "order-service"
+    if base[0].isdigit():
+        base = f"api-{base}"[:MAX_NAME_LENGTH].strip("-")
+    for candidate in (base, f"{base}-api", f"my-{base}", f"{base[: MAX_NAME_LENGTH - 4]}-api"):
+        if len(candidate) <= MAX_NAME_LENGTH and not api_name_error(candidate):
+            return candidate
+    return "order-service"
+
+
+def name_error(value: Any, api_name: Any = None, module_name: Any = None) -> str:
+    """Why ``name`` cannot name an API, or ``""`` when it can.
+
+    The API name and module name default to forms of ``name``, so a name is refused here when
+    a form derived from it would be refused later: no default can then fail its own question.
+    When ``api_name`` (and ``module_name``) are given too, they are checked at their questions.
+    """
     text = "" if value is None else str(value).strip()
     if not text:
-        return "The API needs a name, for example 'order-service' or 'My API'."
+        return "The API needs a name; type one, for example 'order-service' or 'My API'."
+    if _given(api_name) is not None:
+        return ""
+    if not text.isascii():
+        return (
+            f"The name '{_shown(text)}' has characters outside ASCII, which module and AWS "
+            f"resource names cannot hold; use for example '{_api_name_suggestion(text)}'."
+        )
     derived = kebab(text)
     if not derived:
         return (
-            f"'{text}' has no letters or digits to build a name from; "
+            f"The name '{_shown(text)}' has no letters or digits to build a name from; "
             "use words such as 'order-service'."
         )
     if derived[0].isdigit():
-        return f"'{text}' starts with a digit; start with a letter, for example 'api-{derived}'."
-    return api_name_error(derived) or module_name_error(snake(text), source=f"'{text}' gives")
+        return (
+            f"The name '{_shown(text)}' starts with a digit, which Python module names cannot; "
+            f"start with a letter, for example '{_api_name_suggestion(derived)}'."
+        )
+    return api_name_error(derived, module_name, source=f"the name '{_shown(text)}'")
 
 
-def api_name_error(value: Any) -> str:
-    """Why ``api_name`` (the kebab-case folder and resource name) is not usable, or ``""``."""
+def api_name_error(value: Any, module_name: Any = None, source: str = "") -> str:
+    """Why ``api_name`` (the kebab-case folder and resource name) is not usable, or ``""``.
+
+    Without a given ``module_name``, the module name defaults to the snake case of the API
+    name, so an API name whose module name would be refused is refused here, with the reason.
+    ``source`` names the answer the API name was derived from, for the message.
+    """
     text = "" if value is None else str(value)
+    origin = source or f"the API name '{_shown(text)}'"
+    lead = (
+        f"The API name '{_shown(text)}', derived from {source},"
+        if source
+        else f"The API name '{_shown(text)}'"
+    )
     if not _KEBAB.match(text):
         return (
-            f"'{text}' is not kebab case: use lower-case letters, digits and single hyphens, "
-            f"starting with a letter, for example '{kebab(text) or 'order-service'}'."
+            f"{lead} is not kebab case; use lower-case letters, digits and single hyphens, "
+            f"starting with a letter, for example '{_api_name_suggestion(text)}'."
         )
     if len(text) > MAX_NAME_LENGTH:
         return (
-            f"'{text}' is {len(text)} characters long; keep it to {MAX_NAME_LENGTH} so the AWS "
+            f"{lead} is {len(text)} characters long; keep it to {MAX_NAME_LENGTH} so the AWS "
             "resource names built from it fit their limits."
         )
     if text in RESERVED_API_NAMES:
         return (
-            f"'{text}' is a folder the generated repository uses itself; "
+            f"{lead} is a folder the generated repository uses itself; "
             f"choose another name, for example '{text}-api'."
+        )
+    if _given(module_name) is not None:
+        return ""
+    module = snake(text)
+    problem = _module_problem(module)
+    if problem:
+        return (
+            f"The module name '{module}', derived from {origin}, {problem}; "
+            f"use for example '{_api_name_suggestion(_module_suggestion(module))}'."
         )
     return ""
 
 
-def module_name_error(value: Any, source: str = "") -> str:
-    """Why ``value`` cannot be the API's Python package name, or ``""``.
-
-    ``source`` prefixes the message when the module name was derived from another answer.
-    """
+def module_name_error(value: Any) -> str:
+    """Why ``value`` cannot be the API's Python package name, or ``""``."""
     text = "" if value is None else str(value)
-    lead = f"{source} the module name '{text}'" if source else f"The module name '{text}'"
-    if not text.isidentifier() or not text.isascii():
+    problem = _module_problem(text)
+    if problem:
         return (
-            f"{lead}, which is not a Python identifier: use lower-case letters, digits and "
-            f"underscores, starting with a letter, for example '{snake(text) or 'order_service'}'."
-        )
-    if text != text.lower():
-        return f"{lead}, which is not lower case (PEP 8): use '{snake(text)}'."
-    if keyword.iskeyword(text):
-        return f"{lead}, which is a Python keyword; use for example '{text}_api'."
-    if text in sys.stdlib_module_names:
-        return (
-            f"{lead}, which shadows the standard library module '{text}'; "
-            f"use for example '{text}_api'."
-        )
-    if text in RESERVED_MODULES:
-        return (
-            f"{lead}, which shadows '{text}', a module the generated project imports; "
-            f"use for example '{text}_api'."
+            f"The module name '{_shown(text)}' {problem}; "
+            f"use for example '{_module_suggestion(text)}'."
         )
     return ""
 
@@ -197,14 +278,14 @@ def directory_error(value: Any) -> str:
     path = PurePosixPath(text)
     if not text or path.is_absolute() or "\\" in text:
         return (
-            f"'{text}' is not a relative folder inside the repository; "
+            f"'{_shown(text)}' is not a relative folder inside the repository; "
             "use a path such as 'packages' or 'services/apis'."
         )
     for part in text.split("/"):
         if part in {".", ".."} or not _DIRECTORY_PART.match(part):
             return (
-                f"'{text}' has the part '{part}'; use folder names of letters, digits, "
-                "'-', '_' and '.', without '..', such as 'packages'."
+                f"'{_shown(text)}' has the part '{_shown(part)}'; use folder names of letters, "
+                "digits, '-', '_' and '.', without '..', such as 'packages'."
             )
     return ""
 

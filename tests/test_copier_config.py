@@ -126,6 +126,28 @@ def test_every_question_is_typed_and_explained(config: dict[str, Any]) -> None:
             assert question["default"] in _choice_values(question["choices"]), key
 
 
+def test_questions_are_asked_in_the_order_users_decide(config: dict[str, Any]) -> None:
+    # The name first, then the tool, then what the API looks like, then where and how it runs.
+    asked = [key for key in config if not key.startswith("_")]
+    assert asked == [
+        "name",
+        "api_name",
+        "module_name",
+        "iac_provider",
+        "compute_type",
+        "integration_pattern",
+        "auth",
+        "directory",
+        "lambda_architecture",
+        "python_version",
+    ]
+
+
+def test_a_given_api_name_frees_the_name_from_its_derived_forms(tmp_path: Path) -> None:
+    dst = render(tmp_path / "project", {"name": "class", "api_name": "class-api"})
+    assert (dst / "packages" / "class-api" / "class_api" / "main.py").is_file()
+
+
 def _choice_values(choices: Any) -> list[Any]:
     return list(choices.values()) if isinstance(choices, dict) else list(choices)
 
@@ -155,6 +177,8 @@ def test_choices_and_defaults_follow_the_spec(config: dict[str, Any]) -> None:
         ({"name": ""}, "needs a name"),
         ({"name": "orders", "module_name": "Orders-Mod"}, "not a Python identifier"),
         ({"name": "orders", "api_name": "Orders_API"}, "not kebab case"),
+        ({"name": "orders", "api_name": "class"}, "derived from the API name 'class'"),
+        ({"name": "Café"}, "characters outside ASCII"),
         ({"name": "orders", "directory": "../elsewhere"}, "'..'"),
         ({"name": "orders", "compute_type": "Lambda"}, "Invalid choice for 'compute_type'"),
     ],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,7 @@ def test_good_names_pass(name: str) -> None:
         ("common", "folder the generated repository uses"),
         ("infra", "folder the generated repository uses"),
         ("a" * 41, "41 characters long"),
+        ("Café API", "characters outside ASCII"),
     ],
 )
 def test_bad_names_are_refused_with_the_reason(name: str | None, says: str) -> None:
@@ -132,6 +134,39 @@ def test_bad_api_names_are_refused(value: str, says: str) -> None:
 )
 def test_bad_module_names_are_refused(value: str, says: str) -> None:
     assert says in naming.module_name_error(value)
+
+
+@pytest.mark.parametrize(
+    ("check", "value", "message"),
+    [
+        (naming.module_name_error, "class",
+         "The module name 'class' is a Python keyword; use for example 'class_api'."),
+        (naming.api_name_error, "class",
+         "The module name 'class', derived from the API name 'class', is a Python keyword; "
+         "use for example 'class-api'."),
+        (naming.name_error, "JSON",
+         "The module name 'json', derived from the name 'JSON', shadows the standard library "
+         "module 'json'; use for example 'json-api'."),
+        (naming.name_error, "Café API",
+         "The name 'Café API' has characters outside ASCII, which module and AWS resource names "
+         "cannot hold; use for example 'cafe-api'."),
+        (naming.module_name_error, "a\nb",
+         "The module name 'a\\nb' is not a Python identifier (lower-case ASCII letters, digits "
+         "and underscores, starting with a letter); use for example 'a_b'."),
+    ],
+)  # fmt: skip
+def test_refusals_are_one_sentence_with_the_reason_and_a_name_that_works(
+    check: Callable[[str], str], value: str, message: str
+) -> None:
+    assert check(value) == message
+
+
+def test_an_api_name_is_refused_when_the_module_name_it_gives_would_be() -> None:
+    assert "is a Python keyword" in naming.api_name_error("class")
+    assert "shadows 'fastapi'" in naming.api_name_error("fastapi")
+    # A module name given with the API name is checked at its own question instead.
+    assert naming.api_name_error("class", "class_service") == ""
+    assert naming.name_error("class", "class-service") == ""
 
 
 def test_good_module_name_passes() -> None:
