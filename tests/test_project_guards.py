@@ -16,22 +16,21 @@ PRE_COMMIT = Path(sys.executable).parent / "pre-commit"
 GUARD_STEP = "No conflict markers or rejected hunks left by copier update"
 
 
-def _git(cwd: Path, *args: str) -> None:
-    subprocess.run(
+def _git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
         ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
         cwd=cwd,
         check=True,
         capture_output=True,
-    )
+        text=True,
+    ).stdout
 
 
 @pytest.fixture
 def repo(projects: ProjectCache, tmp_path: Path) -> Path:
-    """A writable git repository holding the default project."""
+    """A writable git repository holding the default project (the first copy made it one)."""
     project = shutil.copytree(projects.rendered(), tmp_path / "project")
-    _git(project, "init", "--quiet")
-    _git(project, "add", "--all")
-    _git(project, "commit", "--quiet", "-m", "generated")
+    assert _git(project, "status", "--porcelain").strip() == "", "the copy was not committed"
     return project
 
 
@@ -124,7 +123,7 @@ def test_ci_workflow_runs_every_check(projects: ProjectCache, iac: str) -> None:
         infra_steps = [step.get("run", "") for step in workflow["jobs"]["terraform"]["steps"]]
         assert {"uv run poe build", "uv run poe validate", "uv run poe tftest"} <= set(infra_steps)
         assert 'terraform -chdir="$config" test' in tasks["tftest"]["shell"]
-        own = ("build", "validate", "tftest", "plan")
+        own: tuple[str, ...] = ("build", "validate", "tftest", "plan")
     else:
         own = ("synth",)
     readme = (project / "README.md").read_text()
