@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.middleware.cors import CORSMiddleware
 
+from common_runtime.errors import DEFAULT_RESPONSES, add_error_schemas
 from common_runtime.middleware import ObservabilityMiddleware
 from common_runtime.request import RequestLogFilter
 from common_runtime.streaming import add_item_schemas
@@ -38,6 +39,7 @@ class _App(FastAPI):
             return self.openapi_schema
         schema = super().openapi()
         add_item_schemas(schema)
+        add_error_schemas(schema)
         return schema
 
 
@@ -84,7 +86,9 @@ class Service:
         self.metrics = Metrics(namespace=self.namespace, service=self.name)
         tracing = XRaySdkTracing(self.name, enabled=_tracing_enabled())
         self.tracer: Tracer = tracing.tracer
-        self.app: FastAPI = _App(title=name, generate_unique_id_function=_operation_id)
+        self.app: FastAPI = _App(
+            title=name, generate_unique_id_function=_operation_id, responses=DEFAULT_RESPONSES
+        )
         self.app.add_middleware(
             ObservabilityMiddleware,
             service=self.name,
