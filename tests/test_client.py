@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import hmac
 import json
 import os
+import re
+import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -20,7 +23,7 @@ from conftest import ProjectCache, free_port, render, run, tool_env, wait_until_
 SERVICE = Path("packages") / "order-service"
 CLIENT = Path("packages") / "order-service-client"
 #: The client package's own tests: the stale-client check, auth, errors, the app in-process.
-CLIENT_TESTS = ["uv", "run", "--no-sync", "pytest", "-p", "no:cacheprovider", str(CLIENT)]
+CLIENT_TESTS = ["uv", "run", "--no-sync", "pytest", "-p", "no:cacheprovider", "-v", str(CLIENT)]
 
 #: Routes a user adds to main.py after generation: a failure and a slow stream.
 ADDED_ROUTES = '''
@@ -128,15 +131,42 @@ WRONG_USAGE = {
 }
 
 
+def readme_samples(readme: Path) -> list[str]:
+    """The Python code blocks of a README."""
+    return re.findall(r"```python\n(.*?)```", readme.read_text(), flags=re.DOTALL)
+
+
+def write_samples(project: Path, samples: dict[str, str]) -> Path:
+    """Write code samples as modules of a ``usage`` folder of ``project``; return the folder."""
+    usage = project / "usage"
+    usage.mkdir(exist_ok=True)
+    for name, code in samples.items():
+        (usage / f"{name}.py").write_text(code)
+    return usage
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A default project (IAM) whose user added routes, then ran the OpenAPI build step."""
-    project = render(tmp_path_factory.mktemp("client") / "project", {"name": "order-service"})
-    main_py = project / SERVICE / "order_service" / "main.py"
-    main_py.write_text(main_py.read_text() + ADDED_ROUTES)
-    run(["uv", "sync"], project, timeout=900)
-    script = str(SERVICE / "scripts" / "generate_open_api.py")
-    run(["uv", "run", "--no-sync", "python", script], project)
+    """A default project (IAM) whose user added routes, then ran the OpenAPI build step.
+
+    Made once for every xdist worker (under a lock in their common temporary folder): the
+    tests below only read it, or write beside it.
+    """
+    base = tmp_path_factory.getbasetemp()
+    # Under xdist each worker's folder sits in the session's: share that one.
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "client-project"
+    shared.mkdir(exist_ok=True)
+    project = shared / "project"
+    with (shared / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared / "ready").exists():
+            render(project, {"name": "order-service"})
+            main_py = project / SERVICE / "order_service" / "main.py"
+            main_py.write_text(main_py.read_text() + ADDED_ROUTES)
+            run(["uv", "sync"], project, timeout=900)
+            script = str(SERVICE / "scripts" / "generate_open_api.py")
+            run(["uv", "run", "--no-sync", "python", script], project)
+            (shared / "ready").touch()
     return project
 
 
@@ -187,20 +217,24 @@ def test_a_route_added_to_main_is_a_client_method_after_the_build(project: Path)
 
 
 @pytest.mark.slow
-def test_a_route_changed_without_the_build_fails_the_stale_client_check(
+def test_a_client_out_of_step_with_the_routes_fails_its_tests(
     project: Path, tmp_path: Path
 ) -> None:
-    main_py = project / SERVICE / "order_service" / "main.py"
-    original = main_py.read_text()
-    main_py.write_text(original.replace('@app.get("/echo")', '@app.get("/echo/again")'))
-    try:
-        result = subprocess.run(
-            [*CLIENT_TESTS, "-k", "current_routes"],
-            cwd=project, env=tool_env(), capture_output=True, text=True, check=False,
-        )  # fmt: skip
-    finally:
-        main_py.write_text(original)
-    assert result.returncode != 0
+    # A copy of the client package (outside the workspace's members, next to a link to the
+    # API) missing a route's method, as if main.py had gained the route without the build.
+    folder = tmp_path / "packages"
+    folder.mkdir()
+    (folder / "order-service").symlink_to(project / SERVICE)
+    copy = Path(shutil.copytree(project / CLIENT, folder / "order-service-client"))
+    client_py = copy / "order_service_client" / "client.py"
+    client_py.write_text(client_py.read_text().replace("def boom(", "def boom_renamed("))
+    result = subprocess.run(
+        [str(project / ".venv" / "bin" / "python"), "-m", "pytest", "-p", "no:cacheprovider",
+         "--rootdir", str(project), "-c", str(project / "pyproject.toml"), str(copy),
+         "-k", "current_routes"],
+        cwd=project, env=tool_env(), capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout[-3000:]
     assert "client.py of the client are stale" in result.stdout
 
 
@@ -227,19 +261,26 @@ def test_the_client_calls_every_route_over_http(project: Path, server: str) -> N
 def test_mypy_strict_accepts_typed_use_and_refuses_wrong_types(
     project: Path, tmp_path: Path
 ) -> None:
-    usage = project / "usage"
-    usage.mkdir(exist_ok=True)
-    (usage / "typed_usage.py").write_text(TYPED_USAGE)
+    # The READMEs' samples for this API's auth (IAM) are typed use too.
+    samples = {
+        "typed_usage": TYPED_USAGE,
+        "readme_iam": readme_samples(project / "README.md")[0],
+        # The None client is the IAM one without its auth module.
+        "readme_none": readme_samples(project / "README.md")[2],
+        "readme_api": readme_samples(project / SERVICE / "README.md")[0],
+    }
     for number, (call, _) in enumerate(WRONG_USAGE.values()):
-        (usage / f"wrong_{number}.py").write_text(
+        samples[f"wrong_{number}"] = (
             "from order_service_client import Client\n\n\n"
             f"def call(client: Client) -> None:\n    {call}\n"
         )
+    write_samples(project, samples)
     result = subprocess.run(
         ["uv", "run", "--no-sync", "mypy", "--strict", "--no-incremental", "usage"],
         cwd=project, env=tool_env(), capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert "typed_usage.py" not in result.stdout, result.stdout
+    assert "readme_" not in result.stdout, result.stdout
     for number, (what, (_, message)) in enumerate(WRONG_USAGE.items()):
         errors = [line for line in result.stdout.splitlines() if f"wrong_{number}.py" in line]
         assert any(message in line for line in errors), (what, result.stdout)
@@ -247,23 +288,28 @@ def test_mypy_strict_accepts_typed_use_and_refuses_wrong_types(
 
 
 @pytest.mark.slow
-def test_each_auth_choice_gets_a_working_typed_client(projects: ProjectCache) -> None:
-    for auth in ("Cognito", "None"):
-        # The answers test_cdk also renders with: one project serves both.
-        project = projects.synced(
-            compute_type="ServerlessApiGatewayRestApi",
-            integration_pattern="isolated",
-            auth=auth,
-            iac_provider="CDK",
-        )
-        result = run(CLIENT_TESTS, project)
-        assert " passed" in result.stdout
-        if auth == "Cognito":  # the None client is the IAM one without its auth module
-            run(["uv", "run", "--no-sync", "mypy", "--no-incremental", str(CLIENT)], project)
-        init = (project / CLIENT / "order_service_client" / "__init__.py").read_text()
-        assert ("BearerAuth" in init) == (auth == "Cognito")
-        dependencies = (project / CLIENT / "pyproject.toml").read_text().split("[dependency-")[0]
-        assert "botocore" not in dependencies
+def test_a_cognito_api_gets_a_typed_client_sending_bearer_tokens(projects: ProjectCache) -> None:
+    # The answers test_cdk also renders with: one project serves both.
+    project = projects.synced(
+        compute_type="ServerlessApiGatewayRestApi",
+        integration_pattern="isolated",
+        auth="Cognito",
+        iac_provider="CDK",
+    )
+    result = run(CLIENT_TESTS, project)
+    assert "test_requests_carry_the_bearer_token_of_the_callable PASSED" in result.stdout
+    dependencies = (project / CLIENT / "pyproject.toml").read_text().split("[dependency-")[0]
+    assert "botocore" not in dependencies
+    # The READMEs' Cognito samples are typed use of this client.
+    usage = write_samples(
+        project,
+        {
+            "root_sample": readme_samples(project / "README.md")[1],
+            "api_sample": readme_samples(project / SERVICE / "README.md")[0],
+        },
+    )
+    run(["uv", "run", "--no-sync", "mypy", "--strict", "--no-incremental", str(CLIENT), str(usage)],
+        project)  # fmt: skip
 
 
 #: Signed calls of the IAM client: a query needing percent-encoding, a path, a JSON body.
