@@ -452,3 +452,23 @@ def test_sigv4_signature_matches_the_one_computed_from_the_same_credentials(
         echo.method, echo.target + "&extra=1", echo.headers, echo.body, secret
     )
     assert sent != sigv4_signature(create.method, create.target, create.headers, create.body, "x")
+
+
+@pytest.mark.slow
+def test_the_url_is_read_from_a_terraform_output(project: Path, tmp_path: Path) -> None:
+    url = "https://abc123.execute-api.eu-west-1.amazonaws.com/prod/"
+    state = {
+        "version": 4,
+        "terraform_version": "1.11.4",
+        "serial": 1,
+        "lineage": "5f5c2a62-1f0c-4a8c-9d2e-0d8f8d1f1a01",
+        "outputs": {"order_service_api_url": {"value": url, "type": "string"}},
+        "resources": [],
+    }
+    (tmp_path / "terraform.tfstate").write_text(json.dumps(state))
+    code = (
+        "import sys\nfrom order_service_client import url_from_terraform\n"
+        "print(url_from_terraform('order_service_api_url', chdir=sys.argv[1]))"
+    )
+    result = run(["uv", "run", "--no-sync", "python", "-c", code, str(tmp_path)], project)
+    assert result.stdout.strip() == url
