@@ -46,7 +46,8 @@ class Client(BaseClient):
     """Calls the API synchronously: ``Client(base_url)``, then one method per operation.
 
     ``auth`` is an ``httpx.Auth`` (the API's own scheme when omitted), ``headers`` are sent
-    with every request, ``timeout`` is in seconds. Errors raise ``ApiError``.
+    with every request, ``timeout`` is in seconds. Errors raise ``ApiError``. A streamed
+    operation sends its request when iteration starts: iterate before the client closes.
     """
 
     def echo(self, *, message: str = "hello") -> models.Echo:

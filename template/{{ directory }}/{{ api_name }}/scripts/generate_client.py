@@ -297,7 +297,8 @@ class ClientWriter:
             " operation.\n\n"
             "    ``auth`` is an ``httpx.Auth`` (the API's own scheme when omitted), ``headers``"
             " are sent\n    with every request, ``timeout`` is in seconds. Errors raise"
-            ' ``ApiError``.\n    """',
+            " ``ApiError``. A streamed\n    operation sends its request when iteration starts:"
+            ' iterate before the client closes.\n    """',
             "",
             "\n\n".join(sync_methods) if sync_methods else "    pass",
             "",
