@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 from starlette.middleware.cors import CORSMiddleware
 
 from common_runtime.console import ConsoleFormatter, console_requested
+from common_runtime.errors import DEFAULT_RESPONSES, add_error_schemas
 from common_runtime.middleware import ObservabilityMiddleware
 from common_runtime.request import RequestLogFilter
 from common_runtime.streaming import add_item_schemas
@@ -39,6 +40,7 @@ class _App(FastAPI):
             return self.openapi_schema
         schema = super().openapi()
         add_item_schemas(schema)
+        add_error_schemas(schema)
         return schema
 
 
@@ -92,7 +94,9 @@ class Service:
         self.metrics = Metrics(namespace=self.namespace, service=self.name)
         tracing = XRaySdkTracing(self.name, enabled=_tracing_enabled())
         self.tracer: Tracer = tracing.tracer
-        self.app: FastAPI = _App(title=name, generate_unique_id_function=_operation_id)
+        self.app: FastAPI = _App(
+            title=name, generate_unique_id_function=_operation_id, responses=DEFAULT_RESPONSES
+        )
         self.app.add_middleware(
             ObservabilityMiddleware,
             service=self.name,
