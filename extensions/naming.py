@@ -363,6 +363,37 @@ def answers_file_error(name: Any, dst_path: Any, answers_file: Any) -> str:
     return ""
 
 
+def sibling_error(api_name: Any, module_name: Any, dst_path: Any, answers_file: Any) -> str:
+    """Why the API clashes with another API of the repository, or ``""``.
+
+    Two APIs of one workspace cannot share a folder (``api_name``) or a Python package
+    (``module_name``): the second would overwrite the first's files or shadow its imports.
+    """
+    own = PurePosixPath(str(answers_file or REPOSITORY_ANSWERS)).name
+    recorded = all_recorded_answers(dst_path)
+    for file_name, answers in recorded.items():
+        if file_name == own:
+            continue
+        for key, value in (("api_name", api_name), ("module_name", module_name)):
+            if str(answers.get(key)) == str(value):
+                return (
+                    f"The API of {file_name} already uses the {key.replace('_', ' ')} "
+                    f"'{value}'; give this API another name, for example '{value}-2'."
+                    if key == "api_name"
+                    else f"The API of {file_name} already uses the module name '{value}'; "
+                    f"give this API another module name, for example '{value}_2'."
+                )
+    directory = recorded.get(REPOSITORY_ANSWERS, {}).get("directory")
+    if own not in recorded and directory and dst_path:
+        folder = Path(str(dst_path)) / str(directory) / str(api_name)
+        if folder.exists():
+            return (
+                f"The folder {directory}/{api_name} already exists and no answers file records "
+                f"it; give this API another name, for example '{api_name}-api'."
+            )
+    return ""
+
+
 def _is_empty_folder(path: Any) -> bool:
     folder = Path(str(path or ""))
     return folder.is_dir() and not any(folder.iterdir())
@@ -442,3 +473,4 @@ class NamingExtension(Extension):
         environment.globals["answers_file_error"] = answers_file_error
         environment.globals["iac_provider_error"] = iac_provider_error
         environment.globals["owns_repository"] = owns_repository
+        environment.globals["sibling_error"] = sibling_error

@@ -353,3 +353,18 @@ def test_copier_version_floor_is_met() -> None:
 
     config = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
     assert Version(copier.__version__) >= Version(config["_min_copier_version"])
+
+
+def test_a_clashing_api_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    dst = render(tmp_path / "repo", {"name": "orders"})
+    before = sorted(p.relative_to(dst).as_posix() for p in dst.rglob("*") if ".git" not in p.parts)
+    with pytest.raises(ValueError, match="already uses the api name 'orders'"):
+        render(dst, {"name": "orders"}, answers_file=".copier-answers.orders2.yml")
+    with pytest.raises(ValueError, match="already uses the module name 'orders'"):
+        render(
+            dst,
+            {"name": "orders-v2", "module_name": "orders"},
+            answers_file=".copier-answers.orders-v2.yml",
+        )
+    after = sorted(p.relative_to(dst).as_posix() for p in dst.rglob("*") if ".git" not in p.parts)
+    assert after == before, "a refused API left files behind"

@@ -252,6 +252,7 @@ def test_extension_registers_filters_and_globals() -> None:
         "answers_file_error",
         "iac_provider_error",
         "owns_repository",
+        "sibling_error",
     ):
         assert callable(env.globals[name])
 
@@ -262,3 +263,23 @@ def test_existing_python_reads_the_pinned_version(tmp_path: Path) -> None:
     assert naming.existing_python(tmp_path) == "3.12"
     (tmp_path / ".python-version").write_text("2.7\n")
     assert naming.existing_python(tmp_path) == ""
+
+
+def test_an_api_cannot_take_another_apis_folder_or_package(tmp_path: Path) -> None:
+    first = ".copier-answers.yml"
+    (tmp_path / first).write_text(
+        "name: orders\napi_name: orders\nmodule_name: orders\ndirectory: packages\n"
+    )
+    second = ".copier-answers.orders2.yml"
+    message = naming.sibling_error("orders", "orders_two", tmp_path, second)
+    assert message.startswith("The API of .copier-answers.yml already uses the api name 'orders'")
+    message = naming.sibling_error("orders-two", "orders", tmp_path, second)
+    assert "already uses the module name 'orders'" in message
+    assert naming.sibling_error("billing", "billing", tmp_path, second) == ""
+    # Updating an API is no clash with itself.
+    assert naming.sibling_error("orders", "orders", tmp_path, first) == ""
+    # A folder nobody recorded is not overwritten either.
+    (tmp_path / "packages" / "billing").mkdir(parents=True)
+    assert "packages/billing already exists" in naming.sibling_error(
+        "billing", "billing", tmp_path, second
+    )
