@@ -32,6 +32,12 @@ class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
 class _App(FastAPI):
     """FastAPI with the streaming item models in its OpenAPI components."""
 
+    def __init__(self, **kwargs: Any) -> None:
+        # The runtime traces each request itself, in the trace of its x-amzn-trace-id header;
+        # FastAPI's own request spans would start a second, separate trace per request.
+        kwargs.setdefault("telemetry", {"tracing": False})
+        super().__init__(**kwargs)
+
     def openapi(self) -> dict[str, Any]:
         if self.openapi_schema:
             return self.openapi_schema
