@@ -69,6 +69,7 @@ QUESTIONS = {
     "iac_provider",
     "lambda_architecture",
     "python_version",
+    "tracing",
 }
 
 
