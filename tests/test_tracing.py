@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ProjectCache, free_port, tool_env, wait_until_listening
+from conftest import ProjectCache, free_port, render, tool_env, wait_until_listening
 from test_service import SPEC_SAMPLES, VARIANTS
 
 SERVICE = Path("packages") / "order-service"
@@ -339,3 +339,15 @@ def test_x_ray_sdk_choice_sends_the_samples_subsegments_to_the_daemon(
     assert {d["trace_id"] for d in documents} == {ROOT}
     method = next(d for d in documents if d["name"] == "## order_service.main.read_item_traced")
     assert method["parent_id"] == PARENT
+
+
+def test_apis_that_predate_the_question_keep_the_x_ray_sdk(tmp_path: Path) -> None:
+    new = render(tmp_path / "new", {"name": "order-service"})
+    assert "tracing: opentelemetry" in (new / ".copier-answers.yml").read_text()
+    # An API whose recorded answers have no `tracing` was built on the X-Ray SDK.
+    answers = new / ".copier-answers.yml"
+    answers.write_text(answers.read_text().replace("tracing: opentelemetry\n", ""))
+    again = render(new, {"name": "order-service"}, overwrite=True)
+    assert "tracing: xray-sdk" in (again / ".copier-answers.yml").read_text()
+    pyproject = (again / SERVICE / "pyproject.toml").read_text()
+    assert '"common-runtime[xray-sdk]"' in pyproject
