@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from threading import Thread
@@ -124,6 +125,19 @@ def test_unsampled_requests_record_nothing(traced: tuple[Service, list[Span]]) -
         assert client.get("/traced/6", headers=sampled).status_code == 200
     assert _trace(spans, TRACE_ID[:-1] + "4")
     assert not _trace(spans, TRACE_ID[:-1] + "3")
+
+
+def test_without_a_header_a_trace_starts_with_an_x_ray_trace_id(
+    traced: tuple[Service, list[Span]],
+) -> None:
+    service, spans = traced
+    started = time.time()
+    with TestClient(service.app) as client:
+        assert client.get("/traced/7").status_code == 200
+    (request,) = [span for span in spans if span.name == "GET /traced/{item_id}"][-1:]
+    assert not request.parent_span_id
+    # X-Ray reads the first 32 bits of a trace id as its start time, in epoch seconds.
+    assert started - 5 <= int(request.trace_id.hex()[:8], 16) <= time.time() + 5
 
 
 @pytest.mark.parametrize("choice", ["opentelemetry", "xray-sdk"])

@@ -157,14 +157,14 @@ class OpenTelemetryProvider(BaseProvider):
 
 
 class RequestTrace:
-    """The server span of one request and the context it is current in."""
+    """The server span of one request (none when unsampled) and the context it is current in."""
 
     __slots__ = ("finished", "span", "token")
 
-    def __init__(self, span: Span, token: object) -> None:
+    def __init__(self, span: Span | None, token: object) -> None:
         self.span = span
         self.token = token
-        self.finished = False
+        self.finished = span is None
 
 
 class OpenTelemetryTracing:
@@ -172,6 +172,9 @@ class OpenTelemetryTracing:
 
     def __init__(self, service: str, enabled: bool) -> None:
         self.enabled = enabled
+        # On Lambda every invocation carries the header; requests without it are the adapter's
+        # readiness checks, which would each start a sampled trace of their own.
+        self.header_required = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
         self._flush: Callable[[], object] = lambda: None
         tracer: trace.Tracer = trace.NoOpTracer()
         if enabled:
@@ -188,11 +191,21 @@ class OpenTelemetryTracing:
         )
 
     def start_request(self, headers: Mapping[bytes, bytes]) -> RequestTrace | None:
-        """Start the request's server span in the trace of its ``x-amzn-trace-id`` header."""
+        """Start the request's server span in the trace of its ``x-amzn-trace-id`` header.
+
+        Without the header, a new trace starts (sampled by ``OTEL_TRACES_SAMPLER``), except on
+        Lambda.
+        """
         if not self.enabled:
             return None
         header = headers.get(b"x-amzn-trace-id", b"").decode("latin-1")
+        if not header and self.header_required:
+            return None
         parent = _PROPAGATOR.extract({"X-Amzn-Trace-Id": header})
+        if header and not trace.get_current_span(parent).get_span_context().trace_flags.sampled:
+            # Unsampled (most requests): nothing is recorded, so no span starts; spans opened
+            # by the handler see the unsampled parent and are dropped too.
+            return RequestTrace(None, otel_context.attach(parent))
         span = self.provider.tracer.start_span("request", context=parent, kind=SpanKind.SERVER)
         token = otel_context.attach(trace.set_span_in_context(span, parent))
         return RequestTrace(span, token)
@@ -205,6 +218,8 @@ class OpenTelemetryTracing:
             return
         request_trace.finished = True
         span = request_trace.span
+        if span is None:
+            return
         if not span.is_recording():
             span.end()
             return
@@ -230,7 +245,7 @@ class OpenTelemetryTracing:
         """Leave the request's trace (its span ends here if the response never did)."""
         if request_trace is None:
             return
-        if not request_trace.finished:
+        if not request_trace.finished and request_trace.span is not None:
             # The client left or the response failed midway: the batch processor exports it.
             request_trace.finished = True
             request_trace.span.end()
