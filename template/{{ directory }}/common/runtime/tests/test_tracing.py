@@ -159,3 +159,21 @@ def test_locally_tracing_is_off_and_imports_no_tracing_sdk(choice: str) -> None:
     # The X-Ray SDK choice needs its SDK to build Powertools' default provider.
     assert result.stdout.split("\n")[-2] == ("['aws_xray_sdk']" if choice == "xray-sdk" else "[]")
     assert result.stderr == ""
+
+
+def test_on_lambda_unsampled_requests_never_load_the_sdk() -> None:
+    # Most requests are unsampled: a cold start does not wait for the SDK's modules for them.
+    code = (
+        "import sys\n"
+        "from fastapi.testclient import TestClient\n"
+        "from common_runtime import Service\n"
+        "client = TestClient(Service(name='lambda', tracing='opentelemetry').app)\n"
+        f"header = {{'x-amzn-trace-id': 'Root={ROOT};Parent={PARENT};Sampled=0'}}\n"
+        "assert client.get('/openapi.json', headers=header).status_code == 200\n"
+        "print(sorted(m for m in sys.modules if m.startswith('opentelemetry.sdk')))\n"
+    )
+    env = {**os.environ, "AWS_LAMBDA_FUNCTION_NAME": "lambda-test", "AWS_REGION": "us-east-1"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split("\n")[-2] == "[]"

@@ -171,24 +171,31 @@ class OpenTelemetryTracing:
     """Per-request tracing through the OpenTelemetry SDK (see the module's docstring)."""
 
     def __init__(self, service: str, enabled: bool) -> None:
+        self.service = service
         self.enabled = enabled
         # On Lambda every invocation carries the header; requests without it are the adapter's
         # readiness checks, which would each start a sampled trace of their own.
         self.header_required = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
         self._flush: Callable[[], object] = lambda: None
-        tracer: trace.Tracer = trace.NoOpTracer()
-        if enabled:
-            # The SDK is imported only when tracing is on: locally it costs nothing.
-            from common_runtime.otel_sdk import tracer_provider
-
-            provider = tracer_provider(service)
-            tracer = provider.get_tracer("common_runtime")
-            self._flush = provider.force_flush
+        self._sdk_loaded = False
+        # The API's proxy tracer: a no-op one until the SDK is set up, the SDK's one after.
+        tracer = trace.get_tracer("common_runtime") if enabled else trace.NoOpTracer()
         self.provider = OpenTelemetryProvider(tracer)
         # The provider decides what is recorded: `disabled` would reach for the X-Ray SDK.
         self.tracer = Tracer(
             service=service, disabled=False, auto_patch=False, provider=self.provider
         )
+
+    def _load_sdk(self) -> None:
+        """Set the SDK up, when the first request to record spans comes.
+
+        Unsampled requests (most of them) need only the API, which FastAPI imports anyway:
+        a cold start does not wait for the SDK's modules unless a trace needs them.
+        """
+        from common_runtime.otel_sdk import tracer_provider
+
+        self._flush = tracer_provider(self.service).force_flush
+        self._sdk_loaded = True
 
     def start_request(self, headers: Mapping[bytes, bytes]) -> RequestTrace | None:
         """Start the request's server span in the trace of its ``x-amzn-trace-id`` header.
@@ -206,6 +213,8 @@ class OpenTelemetryTracing:
             # Unsampled (most requests): nothing is recorded, so no span starts; spans opened
             # by the handler see the unsampled parent and are dropped too.
             return RequestTrace(None, otel_context.attach(parent))
+        if not self._sdk_loaded:
+            self._load_sdk()
         span = self.provider.tracer.start_span("request", context=parent, kind=SpanKind.SERVER)
         token = otel_context.attach(trace.set_span_in_context(span, parent))
         return RequestTrace(span, token)

@@ -1,9 +1,9 @@
 """The process's OpenTelemetry tracer provider: X-Ray trace ids, OTLP/HTTP export.
 
-Imported only when tracing is on. The standard ``OTEL_*`` environment variables configure it:
-``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``..._TRACES_ENDPOINT``), ``..._HEADERS``, ``..._TIMEOUT``,
-``OTEL_TRACES_SAMPLER`` (and ``..._ARG``), ``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``,
-``OTEL_BSP_*`` and the attribute limits.
+Imported by the first request that records spans. The standard ``OTEL_*`` environment
+variables configure it: ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``..._TRACES_ENDPOINT``),
+``..._HEADERS``, ``..._TIMEOUT``, ``OTEL_TRACES_SAMPLER`` (and ``..._ARG``),
+``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_BSP_*`` and the attribute limits.
 """
 
 from __future__ import annotations
