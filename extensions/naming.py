@@ -449,6 +449,16 @@ def existing_python(dst_path: Any) -> str:
     return version if version in {"3.12", "3.13"} else ""
 
 
+def existing_tracing(dst_path: Any, answers_file: Any) -> str:
+    """``xray-sdk`` for an API generated before the ``tracing`` question existed, else ``""``.
+
+    Such an API was built on the X-Ray SDK: updating it keeps that SDK (and the user's tests of
+    it) until ``tracing`` is answered on purpose, e.g. ``--data tracing=opentelemetry``.
+    """
+    answers = recorded_answers(dst_path, answers_file)
+    return "xray-sdk" if answers and "tracing" not in answers else ""
+
+
 FILTERS = {
     "kebab": kebab,
     "snake": snake,
@@ -470,6 +480,7 @@ class NamingExtension(Extension):
         environment.filters.update(FILTERS)
         environment.globals["existing_iac"] = existing_iac
         environment.globals["existing_python"] = existing_python
+        environment.globals["existing_tracing"] = existing_tracing
         environment.globals["answers_file_error"] = answers_file_error
         environment.globals["iac_provider_error"] = iac_provider_error
         environment.globals["owns_repository"] = owns_repository

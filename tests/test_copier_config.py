@@ -69,6 +69,7 @@ QUESTIONS = {
     "iac_provider",
     "lambda_architecture",
     "python_version",
+    "tracing",
 }
 
 
@@ -140,6 +141,7 @@ def test_questions_are_asked_in_the_order_users_decide(config: dict[str, Any]) -
         "directory",
         "lambda_architecture",
         "python_version",
+        "tracing",
     ]
 
 

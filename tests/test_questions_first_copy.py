@@ -72,6 +72,7 @@ def test_typing_answers_refuses_each_bad_one_at_its_own_prompt(tmp_path: Path) -
             "Folder of the repository",
             "Processor architecture",
             "Python version",
+            "How traces reach AWS X-Ray",
         ):
             _expect(child, prompt)
             child.sendline("")

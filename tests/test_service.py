@@ -22,8 +22,10 @@ from conftest import (
 )
 
 SERVICE = Path("packages") / "order-service"
+RUNTIME = Path("packages") / "common" / "runtime"
 
-#: Representative combinations: the defaults, and the other architecture and Python version.
+#: Representative combinations: the defaults, and the other architecture, Python version and
+#: tracing SDK.
 VARIANTS = {
     "default": {},
     "http-x86-py312": {
@@ -31,6 +33,7 @@ VARIANTS = {
         "lambda_architecture": "x86_64",
         "python_version": "3.12",
         "iac_provider": "Terraform",
+        "tracing": "xray-sdk",
     },
 }
 
@@ -141,7 +144,9 @@ def project(request: pytest.FixtureRequest, projects: ProjectCache) -> Path:
 
 @pytest.mark.slow
 def test_generated_tests_pass(project: Path) -> None:
-    result = run(["uv", "run", "pytest", "-p", "no:cacheprovider", str(SERVICE)], project)
+    # The API's tests and the repository runtime's own (both tracing choices among them).
+    args = ["uv", "run", "pytest", "-p", "no:cacheprovider", str(SERVICE), str(RUNTIME)]
+    result = run(args, project)
     assert " passed" in result.stdout
 
 
@@ -211,6 +216,10 @@ def test_bundle_is_lambda_ready(project: Path, tmp_path: Path) -> None:
     assert (folder / "common_runtime" / "service.py").is_file()
     names = {p.name for p in folder.iterdir()}
     assert {"fastapi", "uvicorn", "aws_lambda_powertools", "pydantic_core"} <= names
+    # Only the chosen tracing SDK travels (the runtime's extra for the API's answer).
+    xray = (project / SERVICE / "pyproject.toml").read_text().count("common-runtime[xray-sdk]")
+    assert ("aws_xray_sdk" in names) == bool(xray)
+    assert (folder / "opentelemetry" / "sdk").is_dir() != bool(xray)
     assert not {"botocore", "boto3", "pytest", "mypy", "ruff", "tests", "bin"} & names
     assert not list(folder.rglob("__pycache__"))
     total = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())

@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common_runtime.correlation import correlation_id
@@ -23,11 +23,21 @@ from common_runtime.request import Request, current_request
 class RequestTracing(Protocol):
     """Joins each request to its trace and leaves it when the request ends."""
 
+    #: The Powertools tracer the handlers use.
+    tracer: Tracer
+
     def start_request(self, headers: Mapping[bytes, bytes]) -> Any:
-        """Start tracing the request; returns what ``end_request`` needs."""
+        """Start tracing the request; returns what the other methods need."""
+
+    async def finish_request(self, token: Any, status: int, error: BaseException | None) -> None:
+        """The response is about to end (or failed): close the trace and deliver it now.
+
+        Called before the response's last message, at most once per request that has a
+        response: Lambda may freeze the environment as soon as the response ends.
+        """
 
     def end_request(self, token: Any) -> None:
-        """Stop tracing the request."""
+        """Stop tracing the request (whether or not ``finish_request`` was called)."""
 
 
 class ObservabilityMiddleware:
@@ -72,14 +82,17 @@ class ObservabilityMiddleware:
                 status = message["status"]
                 started = True
                 message["headers"] = [*message.get("headers", []), id_header]
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                await self.tracing.finish_request(trace_token, status, None)
             await send(message)
 
         start = time.perf_counter()
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
+        except Exception as error:
             status = 500
             self.logger.exception("Unhandled exception")
+            await self.tracing.finish_request(trace_token, status, error)
             if not started:
                 await self._send_internal_error(send, request.correlation_id, id_header)
         finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from fastapi import FastAPI
@@ -14,10 +14,9 @@ from starlette.middleware.cors import CORSMiddleware
 
 from common_runtime.console import ConsoleFormatter, console_requested
 from common_runtime.errors import DEFAULT_RESPONSES, add_error_schemas
-from common_runtime.middleware import ObservabilityMiddleware
+from common_runtime.middleware import ObservabilityMiddleware, RequestTracing
 from common_runtime.request import RequestLogFilter
 from common_runtime.streaming import add_item_schemas
-from common_runtime.xray import XRaySdkTracing
 
 
 class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -35,6 +34,12 @@ class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
 class _App(FastAPI):
     """FastAPI with the streaming item models in its OpenAPI components."""
 
+    def __init__(self, **kwargs: Any) -> None:
+        # The runtime traces each request itself, in the trace of its x-amzn-trace-id header;
+        # FastAPI's own request spans would start a second, separate trace per request.
+        kwargs.setdefault("telemetry", {"tracing": False})
+        super().__init__(**kwargs)
+
     def openapi(self) -> dict[str, Any]:
         if self.openapi_schema:
             return self.openapi_schema
@@ -49,11 +54,28 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
+#: How traces reach AWS X-Ray: the OpenTelemetry SDK, or the X-Ray SDK (end of support
+#: 2027-02-25). Each needs its extra of this package: ``common-runtime[opentelemetry]``,
+#: ``common-runtime[xray-sdk]``.
+TracingChoice = Literal["opentelemetry", "xray-sdk"]
+
+
 def _tracing_enabled() -> bool:
     """Tracing runs on Lambda unless ``POWERTOOLS_TRACE_DISABLED`` says otherwise."""
     on_lambda = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
     disabled = os.environ.get("POWERTOOLS_TRACE_DISABLED", "").lower() in {"1", "true"}
     return on_lambda and not disabled
+
+
+def _request_tracing(choice: TracingChoice, service: str) -> RequestTracing:
+    """The chosen tracing; only its own packages are imported."""
+    if choice == "xray-sdk":
+        from common_runtime.xray import XRaySdkTracing
+
+        return XRaySdkTracing(service, enabled=_tracing_enabled())
+    from common_runtime.otel import OpenTelemetryTracing, enabled_by_environment
+
+    return OpenTelemetryTracing(service, enabled=enabled_by_environment())
 
 
 class Service:
@@ -71,7 +93,9 @@ class Service:
       or ``Failure``, ``Latency`` per route template (``GET /items/{item_id}``, never the raw
       path), ``ColdStart`` once, and whatever the handler added to ``metrics``;
     - a trace joined from the ``x-amzn-trace-id`` header that Lambda Web Adapter forwards, so
-      the handler's subsegments are recorded; off Lambda tracing is off;
+      the handler's subsegments are recorded, through ``tracing``: the OpenTelemetry SDK
+      (``otel.py``; off Lambda, on only where an OTLP endpoint is configured) or the X-Ray
+      SDK (``xray.py``; off Lambda tracing is off);
     - a safe JSON 500 for unhandled exceptions, logged with their stack trace and counted;
     - CORS headers for the origins in ``ALLOWED_ORIGINS`` (comma-separated; all when unset), on
       every response including errors.
@@ -81,7 +105,7 @@ class Service:
     and no EMF document is written: there is no CloudWatch to read them locally.
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, tracing: TracingChoice = "opentelemetry") -> None:
         self.name = os.environ.get("POWERTOOLS_SERVICE_NAME") or name
         self.namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or name
         console = console_requested()
@@ -92,8 +116,8 @@ class Service:
         )
         self.logger.addFilter(RequestLogFilter())
         self.metrics = Metrics(namespace=self.namespace, service=self.name)
-        tracing = XRaySdkTracing(self.name, enabled=_tracing_enabled())
-        self.tracer: Tracer = tracing.tracer
+        request_tracing = _request_tracing(tracing, self.name)
+        self.tracer: Tracer = request_tracing.tracer
         self.app: FastAPI = _App(
             title=name, generate_unique_id_function=_operation_id, responses=DEFAULT_RESPONSES
         )
@@ -103,7 +127,7 @@ class Service:
             namespace=self.namespace,
             logger=self.logger,
             metrics=self.metrics,
-            tracing=tracing,
+            tracing=request_tracing,
             emit_metrics=not console,
         )
         # Added last, so outermost: error responses written by the middleware above get CORS

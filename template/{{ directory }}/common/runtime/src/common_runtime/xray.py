@@ -107,6 +107,11 @@ class XRaySdkTracing:
             return None
         return self._context.start_request(headers.get(b"x-amzn-trace-id", b"").decode("latin-1"))
 
+    async def finish_request(
+        self, token: Token | None, status: int, error: BaseException | None
+    ) -> None:
+        """Nothing to deliver: each subsegment was sent when it closed."""
+
     def end_request(self, token: Token | None) -> None:
         """Leave the request's trace."""
         if token is not None:
