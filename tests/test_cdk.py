@@ -389,15 +389,20 @@ for label, attempt in attempts.items():
 """
 
 
-@pytest.mark.slow
-def test_wrong_shapes_fail_with_a_message_naming_the_right_one(editable: Path) -> None:
-    run(["uv", "run", "--no-sync", "python", "-m", "common_constructs.build"], editable / INFRA)
-    script = editable / INFRA / "src" / "infra" / "probe_shapes.py"
-    script.write_text(WRONG_SHAPES)
+def run_probe(project: Path, name: str, source: str) -> subprocess.CompletedProcess[str]:
+    """Build the project's APIs, then run ``source`` as a module of its CDK app."""
+    run(["uv", "run", "--no-sync", "python", "-m", "common_constructs.build"], project / INFRA)
+    script = project / INFRA / "src" / "infra" / name
+    script.write_text(source)
     try:
-        result = run(["uv", "run", "--no-sync", "python", str(script)], editable)
+        return run(["uv", "run", "--no-sync", "python", str(script)], project)
     finally:
         script.unlink()
+
+
+@pytest.mark.slow
+def test_wrong_shapes_fail_with_a_message_naming_the_right_one(editable: Path) -> None:
+    result = run_probe(editable, "probe_shapes.py", WRONG_SHAPES)
     messages = dict(line.split(": ", 1) for line in result.stdout.strip().splitlines())
     assert "keyword arguments" in messages["mapping"]
     assert "RestOverride(integration=" in messages["dict override"]
@@ -407,13 +412,7 @@ def test_wrong_shapes_fail_with_a_message_naming_the_right_one(editable: Path) -
 
 @pytest.mark.slow
 def test_overrides_and_options_work_as_documented(editable: Path) -> None:
-    run(["uv", "run", "--no-sync", "python", "-m", "common_constructs.build"], editable / INFRA)
-    script = editable / INFRA / "src" / "infra" / "probe_overrides.py"
-    script.write_text(OVERRIDES)
-    try:
-        result = run(["uv", "run", "--no-sync", "python", str(script)], editable)
-    finally:
-        script.unlink()
+    result = run_probe(editable, "probe_overrides.py", OVERRIDES)
     # Every operation but the overridden one has its function (the module may hold more
     # operations than the sample's four: another test adds one).
     assert json.loads(result.stdout.strip().splitlines()[-1]) == {
