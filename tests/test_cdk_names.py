@@ -79,19 +79,19 @@ def operations_source(project: Path, operations: dict[str, dict[str, str]]) -> s
     return result.stdout
 
 
+#: The default answers, and their opposites for what the rendered files depend on.
+ANSWER_SETS = [
+    {"compute_type": "ServerlessApiGatewayRestApi", "auth": "IAM", "iac_provider": "CDK"},
+    {"compute_type": "ServerlessApiGatewayHttpApi", "auth": "Cognito", "iac_provider": "CDK"},
+]
+
+
 @pytest.mark.parametrize("name", NAMES)
-@pytest.mark.parametrize(
-    "answers",
-    [
-        {"compute_type": "ServerlessApiGatewayRestApi", "auth": "IAM"},
-        {"compute_type": "ServerlessApiGatewayHttpApi", "auth": "Cognito"},
-    ],
-    ids=["rest-iam", "http-cognito"],
-)
+@pytest.mark.parametrize("answers", ANSWER_SETS, ids=["rest-iam", "http-cognito"])
 def test_rendered_cdk_files_are_lint_and_format_clean(
     name: str, answers: dict[str, str], projects: ProjectCache
 ) -> None:
-    project = projects.rendered(name=name, iac_provider="CDK", **answers)
+    project = projects.rendered(name=name, **answers)
     files = api_files(project)
     assert len(files) == 3, files
     ruff_clean(project, files)
@@ -101,7 +101,7 @@ def test_rendered_cdk_files_are_lint_and_format_clean(
 def test_written_operations_modules_are_lint_and_format_clean(
     name: str, projects: ProjectCache
 ) -> None:
-    project = projects.rendered(name=name, iac_provider="CDK")
+    project = projects.rendered(name=name, **ANSWER_SETS[0])
     # Inside the project, so that its ruff settings apply.
     folder = project / CONSTRUCTS_SRC / "probe_operations"
     folder.mkdir(exist_ok=True)
@@ -123,6 +123,6 @@ def test_the_rendered_operations_module_is_what_the_build_step_writes(
     name: str, projects: ProjectCache
 ) -> None:
     # Same class names in the construct and its operations, and no rewrite on the first build.
-    project = projects.rendered(name=name, iac_provider="CDK")
+    project = projects.rendered(name=name, **ANSWER_SETS[0])
     (rendered,) = (project / CONSTRUCTS_SRC).glob("common_constructs/app/apis/*_operations.py")
     assert rendered.read_text() == operations_source(project, SAMPLE_OPERATIONS)
