@@ -114,7 +114,10 @@ def test_every_operation_is_routed_with_the_chosen_auth(
             {"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}
         ]
         (waf_logging,) = resources(template, "AWS::WAFv2::LoggingConfiguration")
-        assert "aws-waf-logs-" in json.dumps(waf_logging["LogDestinationConfigs"])
+        (destination,) = waf_logging["LogDestinationConfigs"]
+        waf_logs = template["Resources"][destination["Fn::Join"][1][-1]["Ref"]]["Properties"]
+        assert waf_logs["LogGroupName"].startswith("aws-waf-logs-")
+        assert waf_logs["RetentionInDays"] == 90
         # The account's logging role outlives the stack: other APIs of the region use it.
         for kind in ("AWS::ApiGateway::Account", "AWS::IAM::Role"):
             retained = [
