@@ -88,18 +88,43 @@ def test_every_operation_is_routed_with_the_chosen_auth(
         assert sorted(m["HttpMethod"] for m in operations) == ["GET", "GET", "POST", "POST"]
         expected = {"IAM": "AWS_IAM", "Cognito": "COGNITO_USER_POOLS", "None": "NONE"}[auth]
         assert {m["AuthorizationType"] for m in operations} == {expected}
-        for method in methods:
+        for method in operations:
             assert method["Integration"]["ResponseTransferMode"] == "STREAM"
             assert "response-streaming-invocations" in json.dumps(method["Integration"]["Uri"])
+        # CORS preflight is answered by API Gateway: no Lambda invocation.
         preflight = [m for m in methods if m["HttpMethod"] == "OPTIONS"]
-        assert preflight
+        assert len(preflight) == 4  # /echo, /items, /items/{item_id}, /stream
         assert {m["AuthorizationType"] for m in preflight} == {"NONE"}
+        assert {m["Integration"]["Type"] for m in preflight} == {"MOCK"}
+        responses = resources(template, "AWS::ApiGateway::GatewayResponse")
+        assert sorted(r["ResponseType"] for r in responses) == ["DEFAULT_4XX", "DEFAULT_5XX"]
+        header = "gatewayresponse.header.Access-Control-Allow-Origin"
+        assert {r["ResponseParameters"][header] for r in responses} == {"'*'"}
         stage = resources(template, "AWS::ApiGateway::Stage")[0]
         assert stage["TracingEnabled"] is True
         assert "AccessLogSetting" in stage
-        assert stage["MethodSettings"][0]["ThrottlingRateLimit"] == 100
+        assert stage["MethodSettings"][0]["ThrottlingRateLimit"] == 5000
+        assert stage["MethodSettings"][0]["ThrottlingBurstLimit"] == 2500
         assert resources(template, "AWS::WAFv2::WebACLAssociation")
-        assert resources(template, "AWS::ApiGateway::Account")
+        (acl,) = resources(template, "AWS::WAFv2::WebACL")
+        common = acl["Rules"][0]["Statement"]["ManagedRuleGroupStatement"]
+        assert common["Name"] == "AWSManagedRulesCommonRuleSet"
+        # Large bodies are counted, not blocked, unless a body size limit is chosen.
+        assert common["RuleActionOverrides"] == [
+            {"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}
+        ]
+        (waf_logging,) = resources(template, "AWS::WAFv2::LoggingConfiguration")
+        (destination,) = waf_logging["LogDestinationConfigs"]
+        waf_logs = template["Resources"][destination["Fn::Join"][1][-1]["Ref"]]["Properties"]
+        assert waf_logs["LogGroupName"].startswith("aws-waf-logs-")
+        assert waf_logs["RetentionInDays"] == 90
+        # The account's logging role outlives the stack: other APIs of the region use it.
+        for kind in ("AWS::ApiGateway::Account", "AWS::IAM::Role"):
+            retained = [
+                r for r in template["Resources"].values()
+                if r["Type"] == kind and r.get("DeletionPolicy") == "Retain"
+            ]  # fmt: skip
+            assert len(retained) == 1, kind
         log_keys = [g for g in resources(template, "AWS::Logs::LogGroup") if "KmsKeyId" in g]
         assert log_keys, "the access log group is not encrypted with a KMS key"
     else:
@@ -112,6 +137,10 @@ def test_every_operation_is_routed_with_the_chosen_auth(
         assert api["CorsConfiguration"]["AllowOrigins"] == ["*"]
         stage = resources(template, "AWS::ApiGatewayV2::Stage")[0]
         assert "AccessLogSettings" in stage
+        assert stage["DefaultRouteSettings"] == {
+            "ThrottlingBurstLimit": 2500,
+            "ThrottlingRateLimit": 5000,
+        }
         integrations = resources(template, "AWS::ApiGatewayV2::Integration")
         assert {i["PayloadFormatVersion"] for i in integrations} == {"2.0"}
     pools = resources(template, "AWS::Cognito::UserPool")
@@ -127,11 +156,14 @@ def test_integrations_invoke_published_versions(
     versions = template_ids(template, "AWS::Lambda::Version")
     assert len(versions) == (4 if answers["integration_pattern"] == "isolated" else 1)
     if answers["compute_type"].endswith("RestApi"):
-        uris = [m["Integration"]["Uri"] for m in resources(template, "AWS::ApiGateway::Method")]
+        methods = resources(template, "AWS::ApiGateway::Method")
+        uris = [m["Integration"]["Uri"] for m in methods if m["HttpMethod"] != "OPTIONS"]
     else:
         uris = [i["IntegrationUri"] for i in resources(template, "AWS::ApiGatewayV2::Integration")]
     for uri in uris:
         assert any(version in json.dumps(uri) for version in versions), uri
+    # One invoke permission per function, whatever the number of operations it serves.
+    assert len(resources(template, "AWS::Lambda::Permission")) == len(versions)
 
 
 def template_ids(template: dict[str, Any], kind: str) -> list[str]:
@@ -241,11 +273,36 @@ def test_a_new_route_needs_the_build_and_then_gets_its_function(
         editable / "packages/common/constructs/src/common_constructs/app/apis"
         / "order_service_operations.py"
     )  # fmt: skip
-    assert '"delete_item": Operation(path="/items/{item_id}", method="DELETE")' in (
-        operations.read_text()
-    )
+    added = '"delete_item": Operation(\n        path="/items/{item_id}",\n        method="DELETE"'
+    assert added in operations.read_text()
     run(["uv", "run", "--no-sync", "mypy", "packages/common/constructs"], editable)
     run(["uv", "run", "--no-sync", "ruff", "format", "--check", "packages"], editable)
+
+
+@pytest.mark.slow
+def test_the_build_step_rebuilds_only_when_sources_or_lock_file_change(editable: Path) -> None:
+    build = ["uv", "run", "--no-sync", "python", "-m", "common_constructs.build"]
+    bundle = editable / SERVICE / "dist" / "lambda.zip"
+    run(build, editable / INFRA)
+    built = bundle.stat().st_mtime_ns
+    unchanged = run(build, editable / INFRA)
+    assert "sources unchanged since the last build" in unchanged.stdout
+    assert bundle.stat().st_mtime_ns == built
+    extra = editable / SERVICE / "order_service" / "extra.py"
+    extra.write_text('"""A module added to the API."""\n')
+    lock = editable / "uv.lock"
+    locked = lock.read_text()
+    try:
+        added = run(build, editable / INFRA)
+        assert "sources unchanged" not in added.stdout
+        assert (editable / SERVICE / "dist" / "lambda" / "order_service" / "extra.py").is_file()
+        lock.write_text(locked + "\n")
+        relocked = run(build, editable / INFRA)
+        assert "sources unchanged" not in relocked.stdout
+    finally:
+        extra.unlink()
+        lock.write_text(locked)
+        run(build, editable / INFRA)
 
 
 TYPE_ERRORS = """
@@ -253,19 +310,31 @@ from aws_cdk import App, Stack
 from aws_cdk import aws_apigateway as apigw
 
 from common_constructs.app.apis.order_service import OrderServiceApi
-from common_constructs.core.api.utils import ApiIntegration
+from common_constructs.app.apis.order_service_operations import OrderServiceApiIntegrations
+from common_constructs.core.api.rest_api import RestOverride
 
 stack = Stack(App(), "S")
-builder = OrderServiceApi.default_integrations(stack).with_overrides(
-    {"get_itme": ApiIntegration(integration=apigw.HttpIntegration("https://example.com"))}
-)
-api = OrderServiceApi(stack, "Api", integrations=builder.build())
-api.integrations.not_an_operation.handler
+docs = RestOverride(integration=apigw.HttpIntegration("https://example.com"))
+default = OrderServiceApi.default_integrations(stack)
+overridden = default.with_overrides(echo=docs).build()
+api = OrderServiceApi(stack, "Api", integrations=overridden)
+print(api.integrations.get_item.handler.function_arn)  # fine: a default integration
+default.with_overrides(get_itme=docs)  # error: misspelt operation
+api.integrations.not_an_operation  # error: no such operation
+api.integrations.echo.handler  # error: overridden, so no function
+api.integrations.router.handler  # error: isolated, so no router
+default.with_default_options(memory=512)  # error: misspelt function option
+OrderServiceApi(stack, "Api2", integrations=overridden, throttle_rate=5)  # error: misspelt option
+apigw.MethodOptions(authoriser=None)  # error: misspelt method option
+OrderServiceApiIntegrations(create_item=docs, echo=docs, get_item=docs)  # error: stream missing
+default.with_overrides({"echo": docs})  # error: a mapping, not keyword arguments
 """
 
 
 @pytest.mark.slow
-def test_a_type_checker_catches_misspelt_operations(editable: Path) -> None:
+def test_a_type_checker_catches_misspelt_and_missing_operations_and_options(
+    editable: Path,
+) -> None:
     probe = editable / INFRA / "src" / "infra" / "probe_types.py"
     probe.write_text(TYPE_ERRORS)
     try:
@@ -279,84 +348,146 @@ def test_a_type_checker_catches_misspelt_operations(editable: Path) -> None:
         )
     finally:
         probe.unlink()
-    assert result.returncode != 0
-    assert "get_itme" in result.stdout
-    assert "not_an_operation" in result.stdout
+    lines = TYPE_ERRORS.splitlines()
+    expected = {number for number, line in enumerate(lines, start=1) if "# error" in line}
+    reported = {
+        int(line.split(":")[1]) for line in result.stdout.splitlines() if ": error:" in line
+    }
+    assert reported == expected, result.stdout
+
+
+WRONG_SHAPES = """
+from aws_cdk import App, Stack
+from aws_cdk import aws_apigateway as apigw
+
+from common_constructs.app.apis.order_service import OrderServiceApi
+from common_constructs.core.api.rest_api import RestOverride
+
+url = apigw.HttpIntegration("https://example.com")
+
+
+def api_with(**overrides):
+    stack = Stack(App(), "S")
+    builder = OrderServiceApi.default_integrations(stack).with_overrides(**overrides)
+    return OrderServiceApi(stack, "Api", integrations=builder.build())
+
+
+attempts = {
+    "mapping": lambda: OrderServiceApi.default_integrations(Stack(App(), "S")).with_overrides(
+        {"echo": RestOverride(integration=url)}
+    ),
+    "dict override": lambda: api_with(echo={"integration": url}),
+    "dict options": lambda: api_with(
+        echo=RestOverride(integration=url, options={"authorizer": None})
+    ),
+    "dict integrations": lambda: OrderServiceApi(
+        Stack(App(), "S"), "Api", integrations={"echo": url}
+    ),
+}
+for label, attempt in attempts.items():
+    try:
+        attempt()
+    except TypeError as error:
+        print(f"{label}: {error}")
+"""
+
+
+def run_probe(project: Path, name: str, source: str) -> subprocess.CompletedProcess[str]:
+    """Build the project's APIs, then run ``source`` as a module of its CDK app."""
+    run(["uv", "run", "--no-sync", "python", "-m", "common_constructs.build"], project / INFRA)
+    script = project / INFRA / "src" / "infra" / name
+    script.write_text(source)
+    try:
+        return run(["uv", "run", "--no-sync", "python", str(script)], project)
+    finally:
+        script.unlink()
+
+
+@pytest.mark.slow
+def test_wrong_shapes_fail_with_a_message_naming_the_right_one(editable: Path) -> None:
+    result = run_probe(editable, "probe_shapes.py", WRONG_SHAPES)
+    messages = dict(line.split(": ", 1) for line in result.stdout.strip().splitlines())
+    assert "keyword arguments" in messages["mapping"]
+    assert "RestOverride(integration=" in messages["dict override"]
+    assert "aws_apigateway.MethodOptions(" in messages["dict options"]
+    assert "Integrations(...)" in messages["dict integrations"]
 
 
 @pytest.mark.slow
 def test_overrides_and_options_work_as_documented(editable: Path) -> None:
-    run(["uv", "run", "--no-sync", "python", "-m", "common_constructs.build"], editable / INFRA)
-    script = editable / INFRA / "src" / "infra" / "probe_overrides.py"
-    script.write_text(OVERRIDES)
-    try:
-        result = run(["uv", "run", "--no-sync", "python", str(script)], editable)
-    finally:
-        script.unlink()
+    result = run_probe(editable, "probe_overrides.py", OVERRIDES)
     # Every operation but the overridden one has its function (the module may hold more
     # operations than the sample's four: another test adds one).
     assert json.loads(result.stdout.strip().splitlines()[-1]) == {
         "functions": "all but echo",
         "vpc_functions": "all",
-        "http_integrations": 1,
-        "bucket": True,
-        "handler": None,
-        "env": "https://app.example.com",
+        "authorization": {"echo": "COGNITO_USER_POOLS", "others": ["AWS_IAM"]},
+        "preflight_origins": ["https://app.example.com", "https://admin.example.com"],
+        "gateway_response_origin": "'https://app.example.com'",
+        "env": "https://app.example.com,https://admin.example.com",
+        "body_size_rule": 65536,
+        "account_role": False,
     }
 
 
 OVERRIDES = """
 import json
-from dataclasses import dataclass
 
-from aws_cdk import App, Stack
+from aws_cdk import App, Size, Stack
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 
 from common_constructs.app.apis.order_service import OrderServiceApi
 from common_constructs.app.apis.order_service_operations import OPERATIONS
-from common_constructs.core.api.utils import ApiIntegration
-
-
-@dataclass
-class FileIntegration(ApiIntegration):
-    bucket: s3.Bucket | None = None
-
+from common_constructs.core.api.rest_api import RestOverride
 
 stack = Stack(App(), "S")
-vpc = ec2.Vpc(stack, "Vpc")
-bucket = s3.Bucket(stack, "Bucket")
+pool = cognito.UserPool(stack, "Pool")
+authorizer = apigw.CognitoUserPoolsAuthorizer(stack, "Authorizer", cognito_user_pools=[pool])
 api = OrderServiceApi(
     stack,
     "Api",
     integrations=OrderServiceApi.default_integrations(stack)
-    .with_default_options(vpc=vpc)
+    .with_default_options(vpc=ec2.Vpc(stack, "Vpc"))
     .with_overrides(
-        {
-            "echo": FileIntegration(
-                integration=apigw.HttpIntegration("https://example.com/echo"), bucket=bucket
-            )
-        }
+        echo=RestOverride(
+            integration=apigw.HttpIntegration("https://example.com/echo"),
+            options=apigw.MethodOptions(authorizer=authorizer),
+        )
     )
     .build(),
+    max_request_body_size=Size.kibibytes(64),
+    cloud_watch_role=False,
 )
-api.restrict_cors_to("https://app.example.com")
-api.grant_invoke_access(iam.Role(stack, "Caller", assumed_by=iam.AccountRootPrincipal()))
-template = Template.from_stack(stack).to_json()
-functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
-methods = [r for r in template["Resources"].values() if r["Type"] == "AWS::ApiGateway::Method"]
-echo = api.integrations.echo
+api.restrict_cors_to("https://app.example.com", "https://admin.example.com")
+resources = Template.from_stack(stack).to_json()["Resources"].values()
+def of(kind):
+    return [r["Properties"] for r in resources if r["Type"] == kind]
+functions = of("AWS::Lambda::Function")
+methods = [m for m in of("AWS::ApiGateway::Method") if m["HttpMethod"] != "OPTIONS"]
+echo = [m for m in methods if m["Integration"]["Type"] == "HTTP_PROXY"]
+preflight = [m for m in of("AWS::ApiGateway::Method") if m["HttpMethod"] == "OPTIONS"]
+template = preflight[0]["Integration"]["IntegrationResponses"][0]["ResponseTemplates"]
+(acl,) = of("AWS::WAFv2::WebACL")
+(response, *_) = of("AWS::ApiGateway::GatewayResponse")
 print(json.dumps({
     "functions": "all but echo" if len(functions) == len(OPERATIONS) - 1 else len(functions),
-    "vpc_functions": "all" if all("VpcConfig" in f["Properties"] for f in functions) else 0,
-    "http_integrations": sum(
-        1 for m in methods if m["Properties"]["Integration"]["Type"].startswith("HTTP")
-    ),
-    "bucket": isinstance(echo, FileIntegration) and echo.bucket is bucket,
-    "handler": echo.handler,
-    "env": functions[0]["Properties"]["Environment"]["Variables"]["ALLOWED_ORIGINS"],
+    "vpc_functions": "all" if all("VpcConfig" in f for f in functions) else 0,
+    "authorization": {
+        "echo": echo[0]["AuthorizationType"],
+        "others": sorted({m["AuthorizationType"] for m in methods if m not in echo}),
+    },
+    "preflight_origins": [
+        origin for origin in ("https://app.example.com", "https://admin.example.com")
+        if origin in template["application/json"]
+    ],
+    "gateway_response_origin": response["ResponseParameters"][
+        "gatewayresponse.header.Access-Control-Allow-Origin"
+    ],
+    "env": functions[0]["Environment"]["Variables"]["ALLOWED_ORIGINS"],
+    "body_size_rule": acl["Rules"][-1]["Statement"]["SizeConstraintStatement"]["Size"],
+    "account_role": bool(of("AWS::ApiGateway::Account")),
 }))
 """

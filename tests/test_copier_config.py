@@ -272,7 +272,7 @@ def _expected(answers: dict[str, str]) -> tuple[set[str], set[str]]:
         constructs = f"{d}/common/constructs/src/common_constructs"
         present |= {
             f"{d}/common/constructs/pyproject.toml",
-            f"{constructs}/core/api/utils.py",
+            f"{constructs}/core/api/integrations.py",
             # The core serves every API of the repository, whatever this one's answers.
             f"{constructs}/core/api/rest_api.py",
             f"{constructs}/core/api/http_api.py",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Generic, Literal, TypeVar
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypedDict, TypeVar, Unpack
 
 from aws_cdk import CfnOutput
 from aws_cdk import aws_apigatewayv2 as apigwv2
@@ -14,14 +15,19 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from common_constructs.core.api.utils import (
-    ApiIntegration,
-    Operation,
-    acknowledge,
-    encrypted_access_logs,
+from common_constructs.core.api.access_logs import encrypted_access_logs
+from common_constructs.core.api.cors import (
+    ALLOWED_HEADERS,
+    ANY_ORIGIN,
+    EXPOSED_HEADERS,
+    check_origins,
 )
+from common_constructs.core.api.integrations import ApiIntegrations, DefaultIntegration
+from common_constructs.core.api.operations import Operation
+from common_constructs.core.api.rest_api import DEFAULT_BURST_LIMIT, DEFAULT_RATE_LIMIT
+from common_constructs.core.nag import acknowledge, acknowledge_invoke_grant
 
-IntegrationsT = TypeVar("IntegrationsT")
+IntegrationsT = TypeVar("IntegrationsT", bound=ApiIntegrations[Any])
 Auth = Literal["IAM", "Cognito", "None"]
 
 ACCESS_LOG_FORMAT = (
@@ -33,27 +39,47 @@ ACCESS_LOG_FORMAT = (
 )
 
 
-#: Request headers browsers may send: SigV4, Cognito tokens, JSON bodies, correlation ids.
-ALLOWED_HEADERS = [
-    "authorization",
-    "content-type",
-    "x-amz-date",
-    "x-amz-security-token",
-    "x-correlation-id",
-]
+@dataclass(frozen=True, kw_only=True)
+class HttpRouteOptions:
+    """Route options of an HTTP API operation: its authorizer, and the scopes it requires."""
+
+    authorizer: apigwv2.IHttpRouteAuthorizer | None = None
+    authorization_scopes: Sequence[str] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class HttpOverride:
+    """An operation of an HTTP API served by an integration of your choice, not by Lambda.
+
+    ``options`` override the route's (an ``authorizer`` replaces the API's own). Subclass it
+    as a frozen, keyword-only dataclass to carry more.
+    """
+
+    integration: apigwv2.HttpRouteIntegration
+    options: HttpRouteOptions | None = None
+
+
+class HttpApiOptions(TypedDict, total=False):
+    """Settings of an HTTP API construct; every one has a default."""
+
+    #: Steady requests per second of the default stage (default 5,000).
+    throttling_rate_limit: float
+    #: Requests the stage accepts at once above the steady rate (default 2,500).
+    throttling_burst_limit: int
 
 
 def lambda_integration(handler: lambda_.IFunction) -> integrations_.HttpLambdaIntegration:
-    """A Lambda proxy integration (payload format 2.0)."""
+    """A Lambda proxy integration (payload format 2.0), one invoke permission per function."""
     return integrations_.HttpLambdaIntegration(
         f"{handler.node.id}Integration",
         handler,
         payload_format_version=apigwv2.PayloadFormatVersion.VERSION_2_0,
+        scope_permission_to_route=False,
     )
 
 
 class HttpApi(Construct, Generic[IntegrationsT]):
-    """An HTTP API: one route per operation, access logs and CORS.
+    """An HTTP API: one route per operation, access logs, throttling and CORS.
 
     Authentication is ``IAM`` (SigV4), ``Cognito`` (a JWT authorizer of the user pool) or
     ``None``. API Gateway answers CORS preflight requests from the API's CORS configuration;
@@ -66,16 +92,23 @@ class HttpApi(Construct, Generic[IntegrationsT]):
         construct_id: str,
         *,
         api_name: str,
-        operations: Mapping[Any, Operation],
+        operations: Mapping[str, Operation],
         integrations: IntegrationsT,
-        integration_map: Mapping[Any, ApiIntegration],
         auth: Auth,
         user_pool: cognito.IUserPool | None = None,
         user_pool_client: cognito.IUserPoolClient | None = None,
+        **options: Unpack[HttpApiOptions],
     ) -> None:
         super().__init__(scope, construct_id)
+        if not isinstance(integrations, ApiIntegrations):
+            raise TypeError(
+                f"integrations must be the API's integrations class ({api_name}: "
+                "<Api>.default_integrations(scope).build(), or <Api>Integrations(...) with "
+                f"every operation), not {type(integrations).__name__}."
+            )
         self.integrations = integrations
-        self._handlers = {i.handler for i in integration_map.values() if i.handler is not None}
+        entries = integrations.by_operation()
+        self._handlers = {e.handler for e in entries.values() if isinstance(e, DefaultIntegration)}
         authorizer: apigwv2.IHttpRouteAuthorizer
         if auth == "IAM":
             authorizer = authorizers.HttpIamAuthorizer()
@@ -92,20 +125,20 @@ class HttpApi(Construct, Generic[IntegrationsT]):
             "Api",
             api_name=api_name,
             cors_preflight=apigwv2.CorsPreflightOptions(
-                allow_origins=["*"],
+                allow_origins=[ANY_ORIGIN],
                 allow_methods=[apigwv2.CorsHttpMethod.ANY],
-                allow_headers=ALLOWED_HEADERS,
-                expose_headers=["x-correlation-id"],
+                allow_headers=list(ALLOWED_HEADERS),
+                expose_headers=list(EXPOSED_HEADERS),
             ),
         )
         for name, operation in operations.items():
-            entry = integration_map[name]
-            options: dict[str, Any] = {"authorizer": authorizer, **dict(entry.options)}
+            integration, route_options = self._integration(name, entries[name])
             self.api.add_routes(
                 path=operation.path,
                 methods=[apigwv2.HttpMethod(operation.method)],
-                integration=entry.integration,
-                **options,
+                integration=integration,
+                authorizer=route_options.authorizer or authorizer,
+                authorization_scopes=route_options.authorization_scopes,
             )
         access_logs = encrypted_access_logs(self)
         stage = self.api.default_stage
@@ -115,9 +148,35 @@ class HttpApi(Construct, Generic[IntegrationsT]):
             cfn_stage.access_log_settings = apigwv2.CfnStage.AccessLogSettingsProperty(
                 destination_arn=access_logs.log_group_arn, format=ACCESS_LOG_FORMAT
             )
+            cfn_stage.default_route_settings = apigwv2.CfnStage.RouteSettingsProperty(
+                throttling_rate_limit=options.get("throttling_rate_limit", DEFAULT_RATE_LIMIT),
+                throttling_burst_limit=options.get("throttling_burst_limit", DEFAULT_BURST_LIMIT),
+            )
         if auth == "None":
             acknowledge(self.api, "AwsSolutions-APIG4", "The API is public by choice (auth None).")
         CfnOutput(self, "Url", value=self.url, description=f"URL of the {api_name} API")
+
+    @staticmethod
+    def _integration(
+        name: str, entry: object
+    ) -> tuple[apigwv2.HttpRouteIntegration, HttpRouteOptions]:
+        """The integration of an operation and the route options its override sets."""
+        if isinstance(entry, DefaultIntegration):
+            if not isinstance(entry.integration, apigwv2.HttpRouteIntegration):
+                raise TypeError(f"{name}: an HTTP API needs an HTTP route integration.")
+            return entry.integration, HttpRouteOptions()
+        if isinstance(entry, HttpOverride):
+            options = entry.options or HttpRouteOptions()
+            if not isinstance(options, HttpRouteOptions):
+                raise TypeError(
+                    f"{name}: options must be HttpRouteOptions(authorizer=...), "
+                    f"not {type(options).__name__}."
+                )
+            return entry.integration, options
+        raise TypeError(
+            f"{name}: an HTTP API operation takes HttpOverride(integration=..., "
+            f"options=HttpRouteOptions(...)) or a subclass, not {type(entry).__name__}."
+        )
 
     @property
     def url(self) -> str:
@@ -126,6 +185,7 @@ class HttpApi(Construct, Generic[IntegrationsT]):
 
     def restrict_cors_to(self, *origins: str) -> None:
         """Allow browsers of these origins only: API Gateway's CORS and the app's."""
+        check_origins(origins)
         cfn_api = self.api.node.default_child
         assert isinstance(cfn_api, apigwv2.CfnApi)
         cfn_api.add_property_override("CorsConfiguration.AllowOrigins", list(origins))
@@ -134,8 +194,10 @@ class HttpApi(Construct, Generic[IntegrationsT]):
 
     def grant_invoke_access(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` call every route of the API (``execute-api:Invoke``)."""
-        return iam.Grant.add_to_principal(
+        grant = iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["execute-api:Invoke"],
             resource_arns=[self.api.arn_for_execute_api("*", "/*", "*")],
         )
+        acknowledge_invoke_grant(self.api, grantee)
+        return grant

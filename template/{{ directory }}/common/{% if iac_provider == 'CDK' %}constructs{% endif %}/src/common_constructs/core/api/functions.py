@@ -1,0 +1,126 @@
+"""The Lambda functions that serve an API, and the options users may set on them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, TypedDict, Unpack
+
+from aws_cdk import Annotations, Duration, RemovalPolicy, Size
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from common_constructs.core.api.bundle import ServiceBundle
+from common_constructs.core.nag import acknowledge, acknowledge_managed_policy
+
+
+class FunctionOptions(TypedDict, total=False):
+    """What may be set on an API's Lambda functions: ``aws_lambda.Function`` keyword arguments.
+
+    The code, handler, runtime and architecture come from the API's bundle. ``environment`` is
+    merged into the variables the service needs; a misspelt option is a type error.
+    """
+
+    allow_all_outbound: bool
+    allow_public_subnet: bool
+    application_log_level_v2: lambda_.ApplicationLogLevel
+    current_version_options: lambda_.VersionOptions
+    dead_letter_queue: sqs.IQueue
+    description: str
+    environment: Mapping[str, str]
+    environment_encryption: kms.IKey
+    ephemeral_storage_size: Size
+    filesystem: lambda_.FileSystem
+    function_name: str
+    initial_policy: Sequence[iam.PolicyStatement]
+    insights_version: lambda_.LambdaInsightsVersion
+    layers: Sequence[lambda_.ILayerVersion]
+    log_group: logs.ILogGroup
+    memory_size: int
+    params_and_secrets: lambda_.ParamsAndSecretsLayerVersion
+    reserved_concurrent_executions: int
+    role: iam.IRole
+    security_groups: Sequence[ec2.ISecurityGroup]
+    snap_start: lambda_.SnapStartConf
+    system_log_level_v2: lambda_.SystemLogLevel
+    timeout: Duration
+    tracing: lambda_.Tracing
+    vpc: ec2.IVpc
+    vpc_subnets: ec2.SubnetSelection
+
+
+def create_function(
+    scope: Construct,
+    construct_id: str,
+    bundle: ServiceBundle,
+    layer: lambda_.ILayerVersion,
+    **options: Unpack[FunctionOptions],
+) -> lambda_.Function:
+    """A Lambda function serving the API through Lambda Web Adapter.
+
+    ``options`` override any default; ``layers`` are added after the adapter's.
+    """
+    environment = {
+        "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
+        "AWS_LWA_INVOKE_MODE": bundle.invoke_mode,
+        "PORT": "8000",
+        "POWERTOOLS_SERVICE_NAME": bundle.service_name,
+        "POWERTOOLS_METRICS_NAMESPACE": bundle.service_name,
+        **options.pop("environment", {}),
+    }
+    log_group = options.pop("log_group", None) or logs.LogGroup(
+        scope,
+        f"{construct_id}Logs",
+        retention=logs.RetentionDays.ONE_MONTH,
+        removal_policy=RemovalPolicy.DESTROY,
+    )
+    layers = [layer, *options.pop("layers", [])]
+    props: dict[str, Any] = {
+        "memory_size": 1024,
+        "timeout": Duration.seconds(30),
+        "tracing": lambda_.Tracing.ACTIVE,
+        "snap_start": lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS,
+        **options,
+    }
+    function = lambda_.Function(
+        scope,
+        construct_id,
+        runtime=bundle.runtime,
+        architecture=bundle.architecture,
+        handler="run.sh",
+        code=lambda_.Code.from_asset(str(bundle.code_path)),
+        layers=layers,
+        environment=environment,
+        log_group=log_group,
+        **props,
+    )
+    acknowledge_managed_policy(
+        function,
+        "service-role/AWSLambdaBasicExecutionRole",
+        "AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch logs.",
+    )
+    if "vpc" in options:
+        acknowledge_managed_policy(
+            function,
+            "service-role/AWSLambdaVPCAccessExecutionRole",
+            "AWSLambdaVPCAccessExecutionRole only manages the function's network interfaces.",
+        )
+    acknowledge(
+        function,
+        "AwsSolutions-IAM5[Resource::*]",
+        "X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions.",
+    )
+    Annotations.of(function).acknowledge_warning(
+        "@aws-cdk/aws-lambda:snapStartRequirePublish",
+        "Integrations invoke the function's current published version.",
+    )
+    acknowledge(
+        function,
+        "AwsSolutions-L1",
+        "The runtime is the Python version chosen for the API and its bundle's wheels.",
+    )
+    return function

@@ -1,0 +1,101 @@
+"""Every code sample of an API construct's documentation synthesizes with cdk-nag and type checks.
+
+The samples are read from the rendered project (the API construct module's docstring), so the
+documentation cannot drift from what works. Per combination, one CDK app holds every sample (a
+stack each) and is synthesized once with cdk-nag's AWS Solutions rules; one `mypy --strict` run
+checks them all with the project's own settings.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import ProjectCache, combination_id, run, tool_env
+
+CONSTRUCTS = Path("packages/common/constructs/src/common_constructs")
+INFRA = Path("packages") / "infra"
+
+#: REST and HTTP, isolated and shared, with IAM (the default); the authorizer sample also
+#: on APIs whose default authorization is None.
+SAMPLE_COMBINATIONS = [
+    {"compute_type": c, "integration_pattern": p, "auth": a, "iac_provider": "CDK"}
+    for c, p, a in [
+        ("ServerlessApiGatewayRestApi", "isolated", "IAM"),
+        ("ServerlessApiGatewayRestApi", "shared", "IAM"),
+        ("ServerlessApiGatewayHttpApi", "isolated", "IAM"),
+        ("ServerlessApiGatewayHttpApi", "shared", "IAM"),
+        ("ServerlessApiGatewayRestApi", "isolated", "None"),
+        ("ServerlessApiGatewayHttpApi", "shared", "None"),
+    ]
+]
+FENCE = re.compile(r"```python\n(.*?)```", re.DOTALL)
+
+
+def documented_samples(project: Path) -> list[str]:
+    """The Python code blocks of the API construct's module docstring."""
+    module = project / CONSTRUCTS / "app" / "apis" / "order_service.py"
+    docstring = ast.get_docstring(ast.parse(module.read_text())) or ""
+    return FENCE.findall(docstring)
+
+
+def samples_app(samples: list[str]) -> str:
+    """A CDK app with one stack per sample (``stack`` in the samples), cdk-nag on."""
+    functions = "".join(
+        f"\n\ndef sample_{index}(stack: Stack) -> None:\n{textwrap.indent(code, '    ')}"
+        for index, code in enumerate(samples)
+    )
+    calls = "".join(
+        f'    sample_{index}(Stack(app, "Sample{index}"))\n' for index in range(len(samples))
+    )
+    return (
+        "import sys\n\n"
+        "from aws_cdk import App, Stack, Validations\n"
+        "from cdk_nag import AwsSolutionsChecks\n"
+        f"{functions}\n\n"
+        "def main() -> None:\n"
+        "    app = App(outdir=sys.argv[1])\n"
+        f"{calls}"
+        "    Validations.of(app).add_plugins(AwsSolutionsChecks(app))\n"
+        "    app.synth()\n\n\n"
+        'if __name__ == "__main__":\n'
+        "    main()\n"
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("answers", SAMPLE_COMBINATIONS, ids=combination_id)
+def test_documented_samples_synthesize_with_cdk_nag_and_pass_mypy_strict(
+    answers: dict[str, str],
+    projects: ProjectCache,
+    tmp_path: Path,
+    mypy_cache: Path,
+) -> None:
+    project = projects.synced(**answers)
+    samples = documented_samples(project)
+    shared = answers["integration_pattern"] == "shared"
+    expected = {"IAM": 7, "None": 6}[answers["auth"]] + (1 if shared else 0)
+    assert len(samples) == expected, samples
+    app = tmp_path / "samples_app.py"
+    app.write_text(samples_app(samples))
+    run(["uv", "run", "--no-sync", "python", "-m", "common_constructs.build"], project / INFRA)
+    outdir = tmp_path / "cdk.out"
+    run(["uv", "run", "--no-sync", "python", str(app), str(outdir)], project)
+    report = json.loads((outdir / "validation-report.json").read_text())
+    (nag,) = [r for r in report["pluginReports"] if r["pluginName"] == "AwsSolutions"]
+    assert nag["conclusion"] == "success"
+    assert nag["violations"] == []
+    stacks = sorted(p.name for p in outdir.glob("Sample*.template.json"))
+    assert len(stacks) == len(samples)
+    env = {**tool_env(), "MYPY_CACHE_DIR": str(mypy_cache)}
+    run(["uv", "run", "--no-sync", "mypy", "--strict", str(app)], project, env=env)
+
+
+@pytest.fixture(scope="session")
+def mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One mypy cache for every project of this worker: the AWS CDK is analysed once."""
+    return tmp_path_factory.mktemp("mypy-cache")
