@@ -206,7 +206,8 @@ def test_a_single_api_switching_tools_keeps_its_edited_cdk_files(
 def test_adding_an_api_keeps_edits_to_shared_files(template_clone: Path, tmp_path: Path) -> None:
     project = generate(template_clone, tmp_path / "repo", {"name": "orders"})
     edits = Edits(project)
-    for rel in ("pyproject.toml", f"{CORE}/integrations.py", ".github/workflows/ci.yml", "README.md"):
+    shared_files = ("pyproject.toml", f"{CORE}/integrations.py", ".github/workflows/ci.yml")
+    for rel in (*shared_files, "README.md"):
         edits.append(rel)
     commit(project, "Our own changes to shared files")
     shared = {rel: (project / rel).read_bytes() for rel in edits.lines}
