@@ -14,7 +14,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from common_constructs.core.api.bundle import ServiceBundle
+from common_constructs.core.api.bundle import ServiceBundle, otel_collector_layer
 from common_constructs.core.nag import acknowledge, acknowledge_managed_policy
 
 
@@ -70,6 +70,11 @@ def create_function(
         "PORT": "8000",
         "POWERTOOLS_SERVICE_NAME": bundle.service_name,
         "POWERTOOLS_METRICS_NAMESPACE": bundle.service_name,
+        **(
+            {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4318"}
+            if bundle.tracing == "opentelemetry"
+            else {}
+        ),
         **options.pop("environment", {}),
     }
     log_group = options.pop("log_group", None) or logs.LogGroup(
@@ -79,6 +84,10 @@ def create_function(
         removal_policy=RemovalPolicy.DESTROY,
     )
     layers = [layer, *options.pop("layers", [])]
+    if bundle.tracing == "opentelemetry":
+        # The spans the app exports before each response ends reach X-Ray through it.
+        collector = otel_collector_layer(scope, f"{construct_id}Otel", bundle.architecture)
+        layers.append(collector)
     props: dict[str, Any] = {
         "memory_size": 1024,
         "timeout": Duration.seconds(30),
