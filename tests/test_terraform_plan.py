@@ -77,7 +77,19 @@ def adapted_copy(
         shutil.copytree(project / folder, tree / folder)
     notes = prepare_for_provider(tree, mirrored_aws_versions(mirror)[-1])
     if notes:
-        warnings.warn(UnvalidatedTerraform(f"{label}: {' '.join(notes)}"), stacklevel=2)
+        warnings.warn(UnvalidatedTerraform(f"{label}: {' '.join(notes)}"), stacklevel=3)
+    return tree
+
+
+def built_copy(project: Path, tmp_path: Path, mirror: Path, label: str, openapi: Path) -> Path:
+    """The project's Terraform, adapted to the mirror, with the API built: its own OpenAPI
+    document and a stand-in bundle (nothing is ever uploaded or applied here)."""
+    folders = [f"{DIRECTORY}/common", f"{DIRECTORY}/infra"]
+    tree = adapted_copy(project, folders, tmp_path, mirror, label)
+    dist = tree / DIRECTORY / API / "dist"
+    dist.mkdir(parents=True)
+    shutil.copy(openapi, dist / "openapi.json")
+    (dist / "lambda.zip").write_bytes(b"stand-in bundle: never uploaded, nothing is applied")
     return tree
 
 
@@ -91,13 +103,7 @@ def test_generated_terraform_test_suites_pass(
     tmp_path: Path,
 ) -> None:
     project = projects.rendered(**answers)
-    folders = [f"{DIRECTORY}/common", f"{DIRECTORY}/infra"]
-    tree = adapted_copy(project, folders, tmp_path, provider_mirror, combination_id(answers))
-    # The API built: its own OpenAPI document and a stand-in bundle (never uploaded here).
-    dist = tree / DIRECTORY / API / "dist"
-    dist.mkdir(parents=True)
-    shutil.copy(openapi_document, dist / "openapi.json")
-    (dist / "lambda.zip").write_bytes(b"stand-in bundle: never uploaded under a mocked provider")
+    tree = built_copy(project, tmp_path, provider_mirror, combination_id(answers), openapi_document)
     module_runs = terraform_test(app_module(tree), tmp_path)
     assert "every_operation_is_routed_with_the_api_auth" in module_runs
     assert "unknown_operation_names_are_refused" in module_runs
@@ -248,13 +254,8 @@ def test_root_configuration_plans_with_the_real_provider_offline(
     the router version move to their new addresses instead of being destroyed.
     """
     project = projects.rendered(**answers)
-    folders = [f"{DIRECTORY}/common", f"{DIRECTORY}/infra"]
     label = f"{combination_id(answers)}, real provider"
-    tree = adapted_copy(project, folders, tmp_path, provider_mirror, label)
-    dist = tree / DIRECTORY / API / "dist"
-    dist.mkdir(parents=True)
-    shutil.copy(openapi_document, dist / "openapi.json")
-    (dist / "lambda.zip").write_bytes(b"stand-in bundle: never uploaded, nothing is applied")
+    tree = built_copy(project, tmp_path, provider_mirror, label, openapi_document)
     infra = tree / DIRECTORY / "infra"
     (infra / "providers_override.tf").write_text(OFFLINE_PROVIDER)
     env = tf_env(tmp_path)
