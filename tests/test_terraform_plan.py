@@ -71,12 +71,13 @@ def terraform_test(config: Path, tmp_path: Path, *suites: str) -> list[str]:
 
 
 def adapted_copy(
-    project: Path, folders: list[str], tmp_path: Path, mirror: Path, label: str
+    project: Path, folders: list[str], tmp_path: Path, mirror: Path, label: str, *unused: str
 ) -> Path:
-    """A copy of ``folders`` of the project, adapted to the mirrored provider (and warned of)."""
+    """A copy of ``folders`` of the project (without the ``unused`` folders), adapted to the
+    mirrored provider (and warned of)."""
     tree = tmp_path / "project"
     for folder in folders:
-        shutil.copytree(project / folder, tree / folder)
+        shutil.copytree(project / folder, tree / folder, ignore=shutil.ignore_patterns(*unused))
     notes = prepare_for_provider(tree, mirrored_aws_versions(mirror)[-1])
     if notes:
         warnings.warn(UnvalidatedTerraform(f"{label}: {' '.join(notes)}"), stacklevel=3)
@@ -87,7 +88,9 @@ def built_copy(project: Path, tmp_path: Path, mirror: Path, label: str, openapi:
     """The project's Terraform, adapted to the mirror, with the API built: its own OpenAPI
     document and a stand-in bundle (nothing is ever uploaded or applied here)."""
     folders = [f"{DIRECTORY}/common", f"{DIRECTORY}/infra"]
-    tree = adapted_copy(project, folders, tmp_path, mirror, label)
+    # An HTTP API's configuration never loads the REST core: what it needs is what is checked.
+    rest = "core/api/rest-api" in (app_module(project) / "api.tf").read_text()
+    tree = adapted_copy(project, folders, tmp_path, mirror, label, *([] if rest else ["rest-api"]))
     dist = tree / DIRECTORY / API / "dist"
     dist.mkdir(parents=True)
     shutil.copy(openapi, dist / "openapi.json")
