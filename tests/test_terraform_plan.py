@@ -10,6 +10,7 @@ check is reported as a warning in the test summary, never as passed.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import warnings
@@ -53,11 +54,13 @@ def openapi_document(projects: ProjectCache, tmp_path_factory: pytest.TempPathFa
     return output
 
 
-def terraform_test(config: Path, tmp_path: Path) -> list[str]:
-    """``terraform init`` and ``terraform test`` in ``config``; the names of the runs passed."""
+def terraform_test(config: Path, tmp_path: Path, *suites: str) -> list[str]:
+    """``terraform init`` and ``terraform test`` in ``config`` (only ``suites``, when given);
+    the names of the runs, all passed."""
     env = tf_env(tmp_path)
     run(["terraform", "init", "-backend=false", "-input=false", "-no-color"], config, env=env)
-    result = run(["terraform", "test", "-no-color"], config, env=env, timeout=900)
+    filters = [f"-filter=tests/{suite}.tftest.hcl" for suite in suites]
+    result = run(["terraform", "test", "-no-color", *filters], config, env=env, timeout=900)
     summary = SUMMARY.search(result.stdout)
     assert summary, result.stdout[-4000:]
     runs = RUN_RESULT.findall(result.stdout)
@@ -68,15 +71,30 @@ def terraform_test(config: Path, tmp_path: Path) -> list[str]:
 
 
 def adapted_copy(
-    project: Path, folders: list[str], tmp_path: Path, mirror: Path, label: str
+    project: Path, folders: list[str], tmp_path: Path, mirror: Path, label: str, *unused: str
 ) -> Path:
-    """A copy of ``folders`` of the project, adapted to the mirrored provider (and warned of)."""
+    """A copy of ``folders`` of the project (without the ``unused`` folders), adapted to the
+    mirrored provider (and warned of)."""
     tree = tmp_path / "project"
     for folder in folders:
-        shutil.copytree(project / folder, tree / folder)
+        shutil.copytree(project / folder, tree / folder, ignore=shutil.ignore_patterns(*unused))
     notes = prepare_for_provider(tree, mirrored_aws_versions(mirror)[-1])
     if notes:
-        warnings.warn(UnvalidatedTerraform(f"{label}: {' '.join(notes)}"), stacklevel=2)
+        warnings.warn(UnvalidatedTerraform(f"{label}: {' '.join(notes)}"), stacklevel=3)
+    return tree
+
+
+def built_copy(project: Path, tmp_path: Path, mirror: Path, label: str, openapi: Path) -> Path:
+    """The project's Terraform, adapted to the mirror, with the API built: its own OpenAPI
+    document and a stand-in bundle (nothing is ever uploaded or applied here)."""
+    folders = [f"{DIRECTORY}/common", f"{DIRECTORY}/infra"]
+    # An HTTP API's configuration never loads the REST core: what it needs is what is checked.
+    rest = "core/api/rest-api" in (app_module(project) / "api.tf").read_text()
+    tree = adapted_copy(project, folders, tmp_path, mirror, label, *([] if rest else ["rest-api"]))
+    dist = tree / DIRECTORY / API / "dist"
+    dist.mkdir(parents=True)
+    shutil.copy(openapi, dist / "openapi.json")
+    (dist / "lambda.zip").write_bytes(b"stand-in bundle: never uploaded, nothing is applied")
     return tree
 
 
@@ -90,20 +108,17 @@ def test_generated_terraform_test_suites_pass(
     tmp_path: Path,
 ) -> None:
     project = projects.rendered(**answers)
-    folders = [f"{DIRECTORY}/common", f"{DIRECTORY}/infra"]
-    tree = adapted_copy(project, folders, tmp_path, provider_mirror, combination_id(answers))
-    # The API built: its own OpenAPI document and a stand-in bundle (never uploaded here).
-    dist = tree / DIRECTORY / API / "dist"
-    dist.mkdir(parents=True)
-    shutil.copy(openapi_document, dist / "openapi.json")
-    (dist / "lambda.zip").write_bytes(b"stand-in bundle: never uploaded under a mocked provider")
+    tree = built_copy(project, tmp_path, provider_mirror, combination_id(answers), openapi_document)
     module_runs = terraform_test(app_module(tree), tmp_path)
     assert "every_operation_is_routed_with_the_api_auth" in module_runs
     assert "unknown_operation_names_are_refused" in module_runs
     assert "vpc_subnets_need_a_security_group" in module_runs
-    # The module README's recipes, pasted into the root configuration as written (their module
-    # blocks under other names: the root configuration already uses the module).
     infra = tree / DIRECTORY / "infra"
+    account_runs = terraform_test(infra, tmp_path, "account")
+    assert "the_api_gateway_account_setting_is_left_alone_by_default" in account_runs
+    # The module README's recipes, pasted into the root configuration as written (their module
+    # blocks under other names: the root configuration already uses the module), are planned
+    # with the API's own suite (only there: each recipe is a whole API more to plan).
     readme = (app_module(tree) / "README.md").read_text()
     recipes = [
         block.replace(f'module "{MODULE}"', f'module "{MODULE}_recipe_{index}"')
@@ -111,9 +126,8 @@ def test_generated_terraform_test_suites_pass(
     ]
     assert len(recipes) >= 6
     (infra / "readme_recipes.tf").write_text("\n".join([README_STUBS, *recipes]))
-    root_runs = terraform_test(infra, tmp_path)
-    assert f"{MODULE}_is_deployed_per_environment" in root_runs
-    assert "the_api_gateway_account_setting_is_left_alone_by_default" in root_runs
+    root_runs = terraform_test(infra, tmp_path, API)
+    assert root_runs == [f"{MODULE}_is_deployed_per_environment"]
 
 
 @pytest.mark.slow
@@ -133,3 +147,141 @@ def test_core_module_suites_pass(
         "http-api": "several_origins",
     }
     assert expected[module] in runs
+
+
+# --- the real provider, offline ------------------------------------------------------------
+
+#: Lets the real provider plan without AWS: nothing is read from AWS with -refresh=false, and
+#: the data sources of the configuration (partition, region, policy documents) are local.
+OFFLINE_PROVIDER = """
+provider "aws" {
+  region                      = var.aws_region
+  access_key                  = "offline"
+  secret_key                  = "offline"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+}
+"""
+
+#: What the router version of the module deployed (before the isolated pattern existed), by
+#: kind of API: an upgrade must move each to its new address, never destroy it.
+ROUTER_ADDRESSES = {
+    "common": [
+        "aws_cloudwatch_log_group.lambda",
+        "aws_iam_role.lambda_execution_role",
+        "aws_iam_role_policy.lambda_execution",
+        "aws_lambda_function.api_lambda",
+        "aws_lambda_permission.api_gateway",
+    ],
+    "rest": [
+        'aws_api_gateway_method.proxy["root"]',
+        'aws_api_gateway_method.proxy["proxy"]',
+        'aws_api_gateway_integration.lambda_integration["root"]',
+        'aws_api_gateway_integration.lambda_integration["proxy"]',
+        "module.rest_api.aws_api_gateway_resource.proxy",
+        *(
+            f'module.rest_api.{kind}.preflight["{key}"]'
+            for kind in (
+                "aws_api_gateway_method",
+                "aws_api_gateway_integration",
+                "aws_api_gateway_method_response",
+                "aws_api_gateway_integration_response",
+            )
+            for key in ("root", "proxy")
+        ),
+    ],
+    "http": [
+        "aws_apigatewayv2_integration.lambda_integration",
+        'aws_apigatewayv2_route.proxy_routes["GET /"]',
+        'aws_apigatewayv2_route.proxy_routes["GET /{proxy+}"]',
+    ],
+}
+
+
+def router_state(kind: str) -> dict[str, object]:
+    """A state holding the router version's resources (bare ids: enough to be moved)."""
+    resources: dict[tuple[str, str, str], list[dict[str, object]]] = {}
+    for address in ROUTER_ADDRESSES["common"] + ROUTER_ADDRESSES[kind]:
+        match = re.fullmatch(r'(module\.rest_api\.)?(\w+)\.(\w+)(?:\["(.+)"\])?', address)
+        assert match, address
+        nested, type_, name, key = match.groups()
+        module = f"module.{MODULE}" + (".module.rest_api" if nested else "")
+        instance: dict[str, object] = {"schema_version": 0, "attributes": {"id": address}}
+        if key is not None:
+            instance["index_key"] = key
+        resources.setdefault((module, type_, name), []).append(instance)
+    return {
+        "version": 4,
+        "terraform_version": "1.11.0",
+        "serial": 1,
+        "lineage": "00000000-0000-0000-0000-000000000000",
+        "outputs": {},
+        "resources": [
+            {
+                "module": module,
+                "mode": "managed",
+                "type": type_,
+                "name": name,
+                "provider": 'provider["registry.terraform.io/hashicorp/aws"]',
+                "instances": instances,
+            }
+            for (module, type_, name), instances in resources.items()
+        ],
+    }
+
+
+#: Two combinations per pattern, auth varied: the provider's plan does not depend on more.
+REAL_PLAN = [
+    a
+    for a in TERRAFORM
+    if combination_id(a)
+    in {
+        "rest-isolated-cognito-terraform",
+        "http-isolated-none-terraform",
+        "rest-shared-iam-terraform",
+        "http-shared-cognito-terraform",
+    }
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("answers", REAL_PLAN, ids=combination_id)
+def test_root_configuration_plans_with_the_real_provider_offline(
+    projects: ProjectCache,
+    answers: dict[str, str],
+    provider_mirror: Path,
+    openapi_document: Path,
+    tmp_path: Path,
+) -> None:
+    """The mirrored provider's own plan (its value checks included), without AWS.
+
+    Isolated: one function per operation of the API's real document. Shared: the resources of
+    the router version move to their new addresses instead of being destroyed.
+    """
+    project = projects.rendered(**answers)
+    label = f"{combination_id(answers)}, real provider"
+    tree = built_copy(project, tmp_path, provider_mirror, label, openapi_document)
+    infra = tree / DIRECTORY / "infra"
+    (infra / "providers_override.tf").write_text(OFFLINE_PROVIDER)
+    env = tf_env(tmp_path)
+    run(["terraform", "init", "-backend=false", "-input=false", "-no-color"], infra, env=env)
+    plan = ["terraform", "plan", "-refresh=false", "-input=false", "-no-color"]
+    kind = "rest" if answers["compute_type"].endswith("RestApi") else "http"
+    if answers["integration_pattern"] == "shared":
+        state = tmp_path / "router.tfstate"
+        state.write_text(json.dumps(router_state(kind)))
+        output = run([*plan, f"-state={state}"], infra, env=env).stdout
+        for address in ROUTER_ADDRESSES["common"] + ROUTER_ADDRESSES[kind]:
+            assert f"# (moved from module.{MODULE}.{address})" in output, address
+        assert "will be destroyed" not in output
+        return
+    output = run(plan, infra, env=env).stdout
+    operations = json.loads(openapi_document.read_text())["paths"]
+    expected = sum(1 for item in operations.values() for method in item if method != "parameters")
+    functions = re.findall(
+        rf'# module\.{MODULE}\.aws_lambda_function\.api_lambda\["(\w+)"\] will be created', output
+    )
+    assert len(functions) == expected >= 2, output[-3000:]
+    assert re.search(r"Plan: \d+ to add, 0 to change, 0 to destroy", output)
