@@ -1,10 +1,10 @@
 """Files that template releases moved, and how an update moves the user's copies.
 
 A release that moves a file lists it in ``MOVES``. After ``copier update`` has applied the new
-release (and ``keep_edits.py`` has put back the old file when the user had edited it), the
-user's version replaces the new release's sample at the new path, so it is neither duplicated
-nor orphaned. A move never overwrites a file of the user's: when the new path already held a
-file before the update, both are kept and the user is told.
+release, the user's version of the old file (edited or not: it matches their code, which the
+new release's sample may not) replaces the new release's sample at the new path, so it is
+neither duplicated nor orphaned. A move never overwrites a file of the user's: when the new
+path already held a file before the update, both are kept and the user is told.
 
 Moves are idempotent: once the old file is gone, there is nothing left to move.
 """
@@ -81,6 +81,15 @@ def apply_moves(moves: list[tuple[str, str]], answers: dict[str, Any]) -> Outcom
     for old_template, new_template in moves:
         old = old_template.format_map(answers)
         new = new_template.format_map(answers)
+        if not Path(old).is_file() and _tracked_at_head(old) and not _tracked_at_head(new):
+            # The update deleted the old file because the user had not edited it; it still
+            # matches their code (the new release's sample at the new path may not), so it
+            # moves all the same.
+            content = subprocess.run(
+                ["git", "show", f"HEAD:{old}"], check=True, capture_output=True
+            ).stdout
+            Path(old).parent.mkdir(parents=True, exist_ok=True)
+            Path(old).write_bytes(content)
         if not Path(old).is_file():
             continue  # moved already, or never there
         if Path(new).exists() and _tracked_at_head(new):

@@ -38,11 +38,15 @@ REPOSITORY_ANSWERS = ".copier-answers.yml"
 
 
 def owned_by(answers: dict[str, Any], rel: str) -> bool:
-    """Whether ``rel`` is one of the API's own files (the negated paths of copier.yml's
-    ``_exclude``), not a shared one."""
+    """Whether ``rel`` is one of the API's own files, not a shared one: what copier.yml's
+    ``_exclude`` lets an added API render (its answers file, everything under the API folder
+    but ``common/`` and ``infra/``, and its own files in those two)."""
     d, api, module = answers.get("directory"), answers.get("api_name"), answers.get("module_name")
+    if rel.startswith(".copier-answers"):
+        return True
+    if rel.startswith(f"{d}/") and not rel.startswith((f"{d}/common/", f"{d}/infra/")):
+        return True
     own = (
-        f"{d}/{api}/",
         f"{d}/common/constructs/src/common_constructs/app/apis/{module}.py",
         f"{d}/common/constructs/src/common_constructs/app/apis/{module}_operations.py",
         f"{d}/infra/src/infra/apis/{module}.py",
@@ -50,9 +54,7 @@ def owned_by(answers: dict[str, Any], rel: str) -> bool:
         f"{d}/infra/{api}.tf",
         f"{d}/infra/tests/{api}.tftest.hcl",
     )
-    return rel.startswith(".copier-answers") or any(
-        rel == path or (path.endswith("/") and rel.startswith(path)) for path in own
-    )
+    return any(rel == path or (path.endswith("/") and rel.startswith(path)) for path in own)
 
 
 def _tracked() -> list[str]:

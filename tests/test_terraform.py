@@ -324,7 +324,14 @@ def test_functions_run_run_sh_behind_the_web_adapter(
     assert function["architectures"] == ["${local.architecture}"]
     assert doc["locals"]["architecture"] == "arm64"
     assert function["tracing_config"][0]["mode"] == "Active"
-    assert function["layers"] == ["${local.lambda_web_adapter_layer_arn}"]
+    assert function["layers"] == "${local.layers}"
+    # OpenTelemetry (the default tracing) exports through the ADOT collector layer.
+    assert doc["locals"]["layers"] == [
+        "${local.lambda_web_adapter_layer_arn}",
+        "${local.otel_collector_layer_arn}",
+    ]
+    assert "aws-otel-collector" in doc["locals"]["otel_collector_layer_arn"]
+    assert doc["locals"]["environment"]
     assert function["publish"] is True
     snap_start = function["dynamic"][0]["snap_start"]
     assert snap_start["for_each"] == "${var.snap_start ? [1] : []}"

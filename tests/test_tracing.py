@@ -38,6 +38,14 @@ TRACE_ROUTES = """
 # --- routes of the tracing tests ---
 import asyncio as _asyncio
 
+from fastapi import HTTPException as _Refusal
+
+
+@app.get("/fault/refuse/{item_id}")
+@tracer.capture_method
+def fault_refuse(item_id: int) -> None:
+    raise _Refusal(status_code=400, detail="Item ID must be positive")
+
 
 @app.get("/fault/raise")
 async def fault_raise() -> None:
@@ -248,13 +256,14 @@ def test_failures_are_recorded_as_exception_events(otel: tuple[str, Path, Path])
     assert event["attributes"]["exception.message"] == "boom"
     assert "Traceback" in event["attributes"]["exception.stacktrace"]
     # A captured method that raises: the exception is on its own span.
-    assert _get(f"{url}/items/-1", _header(refused))[0] == 400
+    assert _get(f"{url}/fault/refuse/-1", _header(refused))[0] == 400
     by_name = {span["name"]: span for span in _spans(spans, refused)}
-    method = by_name["## order_service.main.get_item"]
+    method = by_name["## order_service.main.fault_refuse"]
     assert [e["attributes"]["exception.type"] for e in method["events"]] == [
         "fastapi.exceptions.HTTPException"
     ]
-    assert by_name["GET /items/{item_id}"]["attributes"]["http.response.status_code"] == 400
+    route = by_name["GET /fault/refuse/{item_id}"]
+    assert route["attributes"]["http.response.status_code"] == 400
 
 
 @pytest.mark.slow

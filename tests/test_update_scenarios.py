@@ -44,6 +44,14 @@ class Edits:
         path.write_text(path.read_text() + f"\n{line}\n")
         self.lines[rel] = line
 
+    def insert_under_title(self, rel: str) -> None:
+        """Add a line of the user's own under a Markdown file's title."""
+        line = f"Our own line in {rel}"
+        path = self.project / rel
+        title, rest = path.read_text().split("\n", 1)
+        path.write_text(f"{title}\n\n{line}\n{rest}")
+        self.lines[rel] = line
+
     def assert_kept(self) -> None:
         """Every edit is still there, and conflicts stand only in files the user edited."""
         lost = [rel for rel, line in self.lines.items() if line not in self.text(rel)]
@@ -107,7 +115,7 @@ def edited_two_apis(template_clone: Path, tmp_path: Path) -> Edits:
     edits.append(f"{D}/orders/orders/main.py")
     edits.append(f"{D}/orders/orders/init.py")
     edits.append(f"{D}/payments/README.md", "")
-    edits.append("README.md", "")
+    edits.insert_under_title("README.md")
     edits.append(f"{CORE}/utils.py")
     edits.append(f"{D}/infra/src/infra/stack.py")
     commit(project, "Our own changes")
@@ -226,8 +234,8 @@ def test_adding_an_api_keeps_edits_to_shared_files(template_clone: Path, tmp_pat
     added = git(project, "status", "--porcelain", "--untracked-files=all").split("\n")
     paths = sorted(line[3:] for line in added if line)
     assert paths, "the API was not added"
-    owned = (f"{D}/payments/", f"{D}/common/constructs/src/common_constructs/app/apis/payments",
-             f"{D}/infra/src/infra/apis/payments.py", SECOND)  # fmt: skip
+    owned = (f"{D}/payments/", f"{D}/payments-client/", f"{D}/infra/src/infra/apis/payments.py",
+             f"{D}/common/constructs/src/common_constructs/app/apis/payments", SECOND)  # fmt: skip
     assert all(path.startswith(owned) for path in paths), paths
 
 
