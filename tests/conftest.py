@@ -7,6 +7,7 @@ is what users get. Rendered projects and their uv environments are cached per py
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -121,6 +122,25 @@ def wait_until_listening(
                 log_text = log.read_text()
                 raise RuntimeError(f"the server did not start; its log:\n{log_text}") from None
             time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def serving_run_sh(project: Path, service: Path, log: Path) -> Iterator[str]:
+    """The API of ``project``'s ``service`` folder as its run.sh serves it on 127.0.0.1: its
+    base URL, for as long as the context lasts; the server's output goes to ``log``."""
+    port = free_port()
+    env = {**tool_env(), "PORT": str(port)}
+    env["PATH"] = f"{project / '.venv' / 'bin'}{os.pathsep}{env['PATH']}"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(project / service / "run.sh")], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_until_listening(process, port, log)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def log_records(log: Path) -> list[dict[str, Any]]:

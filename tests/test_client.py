@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 import pytest
-from conftest import ProjectCache, free_port, render, run, tool_env, wait_until_listening
+from conftest import ProjectCache, render, run, serving_run_sh, tool_env
 
 SERVICE = Path("packages") / "order-service"
 CLIENT = Path("packages") / "order-service-client"
@@ -173,20 +173,9 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def server(project: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """run.sh serving the project's API on 127.0.0.1."""
-    port = free_port()
-    env = {**tool_env(), "PORT": str(port)}
-    env["PATH"] = f"{project / '.venv' / 'bin'}{os.pathsep}{env['PATH']}"
     log = tmp_path_factory.mktemp("server") / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(project / SERVICE / "run.sh")], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    try:
-        wait_until_listening(process, port, log)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with serving_run_sh(project, SERVICE, log) as url:
+        yield url
 
 
 def fake_aws_env() -> dict[str, str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import time
@@ -16,6 +15,7 @@ from conftest import (
     free_port,
     log_records,
     run,
+    serving_run_sh,
     tool_env,
     wait_for_record,
     wait_until_listening,
@@ -123,20 +123,9 @@ def _get(url: str, path: str, **headers: str) -> tuple[int, dict[str, str], byte
 def run_sh(projects: ProjectCache, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The default project's API as its run.sh serves it on 127.0.0.1."""
     project = projects.synced()
-    port = free_port()
-    env = {**tool_env(), "PORT": str(port)}
-    env["PATH"] = f"{project / '.venv' / 'bin'}{os.pathsep}{env['PATH']}"
     log = tmp_path_factory.mktemp("run_sh") / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(project / SERVICE / "run.sh")], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    try:
-        wait_until_listening(process, port, log)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with serving_run_sh(project, SERVICE, log) as url:
+        yield url
 
 
 @pytest.mark.slow
