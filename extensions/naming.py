@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import keyword
 import re
+import subprocess
 import sys
 import unicodedata
 from pathlib import Path, PurePosixPath
@@ -459,6 +460,67 @@ def existing_tracing(dst_path: Any, answers_file: Any) -> str:
     return "xray-sdk" if answers and "tracing" not in answers else ""
 
 
+def _resolve_commit(template: Path, ref: str) -> str:
+    """The commit ``ref`` (a tag or ``git describe`` output) names in ``template``, or ``""``."""
+    result = subprocess.run(
+        ["git", "-C", str(template), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.stdout.strip() if result.returncode == 0 else ""
+
+
+def template_version_error(
+    dst_path: Any, answers_file: Any, src_path: Any, vcs_ref_hash: Any
+) -> str:
+    """Why an API added to a repository would come from another template version, or ``""``.
+
+    An added API renders only its own files; the shared files (the runtime it imports, the
+    constructs or modules it calls, the tasks that build it) are the repository's, at the
+    version ``.copier-answers.yml`` records. An API rendered from another version would not
+    fit them, so it is refused before anything is written.
+    """
+    if owns_repository(answers_file) or recorded_answers(dst_path, answers_file):
+        return ""  # the repository's own API, or an update of an API already there
+    repository = recorded_answers(dst_path, REPOSITORY_ANSWERS)
+    recorded = str(repository.get("_commit") or "")
+    if not recorded or not src_path or not vcs_ref_hash:
+        return ""
+    if _resolve_commit(Path(str(src_path)), recorded) == str(vcs_ref_hash):
+        return ""
+    return (
+        f"This repository was generated from the template's version {recorded}, but this copy "
+        f"renders another version; an added API must match the repository's shared files. "
+        f"Either update the repository first (copier update, without --answers-file), or add "
+        f"the API from the repository's version: add --vcs-ref {recorded} to this command."
+    )
+
+
+def repository_answer(dst_path: Any, question: str) -> str:
+    """What the repository's first API (``.copier-answers.yml``) answered to ``question``."""
+    value = recorded_answers(dst_path, REPOSITORY_ANSWERS).get(question)
+    return "" if value is None else str(value)
+
+
+def inherited_error(question: str, value: Any, dst_path: Any, answers_file: Any) -> str:
+    """Why an added API's answer to a repository-wide ``question`` is refused, or ``""``.
+
+    ``directory`` and ``python_version`` belong to the repository: its workspace, CDK app or
+    Terraform root and its one environment. An API added with its own answers file inherits
+    them; another value would put it outside the workspace or on another Lambda runtime.
+    """
+    if owns_repository(answers_file):
+        return ""
+    repository = repository_answer(dst_path, question)
+    if not repository or repository == str(value):
+        return ""
+    return (
+        f"The repository's {question} is '{repository}' ({REPOSITORY_ANSWERS}), and every API "
+        f"of it shares that answer: answer '{repository}' (or leave the default)."
+    )
+
+
 FILTERS = {
     "kebab": kebab,
     "snake": snake,
@@ -485,3 +547,6 @@ class NamingExtension(Extension):
         environment.globals["iac_provider_error"] = iac_provider_error
         environment.globals["owns_repository"] = owns_repository
         environment.globals["sibling_error"] = sibling_error
+        environment.globals["template_version_error"] = template_version_error
+        environment.globals["repository_answer"] = repository_answer
+        environment.globals["inherited_error"] = inherited_error

@@ -87,6 +87,34 @@ def test_running_again_changes_nothing(fresh_clone: Path) -> None:
     assert out.splitlines() == [f"{tag} {commit} exists" for tag, commit in before.items()]
 
 
+#: What a ``copier copy`` renders: the newest release tag must hold exactly these of ``main``.
+RENDERED_PATHS = ("template", "copier.yml", "extensions")
+
+
+def newest_release(repo: Path) -> str:
+    """The highest ``vX.Y.Z`` tag of ``repo``: what ``copier copy`` renders by default."""
+    versions = [tag for tag in tags(repo) if tag.startswith("v")]
+    return max(versions, key=lambda tag: tuple(int(part) for part in tag[1:].split(".")))
+
+
+def test_a_plain_copy_renders_what_main_has(fresh_clone: Path) -> None:
+    """Every batch of work ends with a release: a ``copier copy`` without ``--vcs-ref`` renders
+    the newest release tag, so it must hold ``main``'s template, questions and extensions."""
+    newest = newest_release(fresh_clone)
+    changed = git(fresh_clone, "diff", "--stat", newest, "HEAD", "--", *RENDERED_PATHS)
+    assert not changed.strip(), (
+        f"{', '.join(RENDERED_PATHS)} differ from the newest release {newest}, which a plain "
+        "`copier copy` renders: move CHANGELOG.md's Unreleased entries under a new "
+        f"`## vX.Y.Z` heading (scripts/release.py tags it).\n{changed}"
+    )
+    changelog = (fresh_clone / "CHANGELOG.md").read_text(encoding="utf-8")
+    unreleased = changelog.split("## Unreleased", 1)[1].split("\n## v", 1)[0]
+    assert not unreleased.strip(), (
+        "CHANGELOG.md's Unreleased section holds entries the newest release does not carry: "
+        f"release them under a new heading.\n{unreleased}"
+    )
+
+
 def test_readme_pinned_release_works_on_a_fresh_clone_once_tagged(
     fresh_clone: Path, tmp_path: Path
 ) -> None:
