@@ -13,7 +13,6 @@ import yaml
 from conftest import ProjectCache, tool_env
 
 PRE_COMMIT = Path(sys.executable).parent / "pre-commit"
-GUARD_STEP = "No conflict markers or rejected hunks left by copier update"
 
 
 def _git(cwd: Path, *args: str) -> str:
@@ -70,9 +69,10 @@ def test_pre_commit_refuses_rejected_hunks(repo: Path) -> None:
 
 
 def _guard_script(repo: Path) -> str:
-    workflow = yaml.safe_load((repo / ".github" / "workflows" / "ci.yml").read_text())
-    steps = workflow["jobs"]["checks"]["steps"]
-    return str(next(step["run"] for step in steps if step.get("name") == GUARD_STEP))
+    """The shell of the ``conflicts`` task, which ``poe check`` (all that CI runs) starts with."""
+    tasks = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["poe"]["tasks"]
+    assert tasks["check"]["sequence"][0] == "conflicts"
+    return str(tasks["conflicts"]["shell"])
 
 
 def _run_guard(repo: Path) -> subprocess.CompletedProcess[str]:
@@ -109,25 +109,31 @@ def test_ci_guard_fails_on_committed_leftovers(repo: Path, name: str, content: s
 
 
 @pytest.mark.parametrize("iac", ["CDK", "Terraform"])
-def test_ci_workflow_runs_every_check(projects: ProjectCache, iac: str) -> None:
+def test_ci_runs_exactly_poe_check_which_builds_first(projects: ProjectCache, iac: str) -> None:
     project = projects.rendered(iac_provider=iac)
     workflow = yaml.safe_load((project / ".github" / "workflows" / "ci.yml").read_text())
-    steps = [step.get("run", "") for step in workflow["jobs"]["checks"]["steps"]]
-    assert "uv sync" in steps
-    # CI runs the project's own tasks, the ones its README gives.
-    assert {"uv run poe lint", "uv run poe test"} <= set(steps)
+    assert list(workflow["jobs"]) == ["checks"]
+    steps = [step["run"] for step in workflow["jobs"]["checks"]["steps"] if "run" in step]
+    # CI is one task, the one the README tells developers to run before pushing.
+    assert steps == ["uv sync --locked", "uv run poe check"]
     tasks = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["poe"]["tasks"]
+    sequence = tasks["check"]["sequence"]
+    build = "openapi" if iac == "CDK" else "build"
+    # The build (OpenAPI documents, clients) comes before the tests that compare them.
+    assert sequence.index(build) < sequence.index("test")
+    assert sequence[-1] == "scan"
+    assert "checkov==3.3.30" in tasks["scan"]["cmd"]
     assert tasks["lint"]["sequence"][:2] == ["ruff check .", "ruff format --check ."]
     assert tasks["lint"]["sequence"][2] == {"ref": "typecheck"}
     assert 'mypy "$package"' in tasks["typecheck"]["shell"]
     assert tasks["test"]["cmd"] == "pytest"
     if iac == "Terraform":
-        infra_steps = [step.get("run", "") for step in workflow["jobs"]["terraform"]["steps"]]
-        assert {"uv run poe build", "uv run poe validate", "uv run poe tftest"} <= set(infra_steps)
+        assert {"validate", "tftest"} <= set(sequence)
         assert 'terraform -chdir="$config" test' in tasks["tftest"]["shell"]
         own: tuple[str, ...] = ("build", "validate", "tftest", "plan")
     else:
-        own = ("synth",)
+        assert "synth" in sequence
+        own = ("synth", "bootstrap")
     readme = (project / "README.md").read_text()
     for task in ("serve", "test", "lint", "openapi", "bundle", "deploy", "destroy", "check", *own):
         assert f"uv run poe {task}" in readme, task
