@@ -40,7 +40,7 @@ def check_unique_routes(app: FastAPI) -> None:
     for route in app.routes:
         if not isinstance(route, APIRoute) or not route.include_in_schema:
             continue
-        for method in sorted(route.methods):
+        for method in sorted(route.methods or ()):
             first = by_path.setdefault((method, route.path), route)
             if first is not route:
                 problems.append(
