@@ -5,6 +5,7 @@ written."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import copier
 import pytest
@@ -21,7 +22,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return clone
 
 
-def copy(template: Path, dst: Path, answers: dict[str, str], **kwargs: object) -> Path:
+def copy(template: Path, dst: Path, answers: dict[str, str], **kwargs: Any) -> Path:
     """``copier copy`` as the README's commands do, non-interactively."""
     copier.run_copy(
         str(template), dst, data=answers, defaults=True, unsafe=True, quiet=True, **kwargs
