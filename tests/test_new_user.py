@@ -77,7 +77,8 @@ ROUTE_TESTS = '''\
 
 from fastapi.testclient import TestClient
 
-from {module}.main import app
+import {module}.main  # noqa: F401  (registers the routes)
+from {module}.init import app
 
 
 def test_an_entry_is_recorded_read_and_deleted() -> None:
