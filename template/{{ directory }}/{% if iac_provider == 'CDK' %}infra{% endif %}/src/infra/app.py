@@ -1,4 +1,4 @@
-"""The CDK app: `npx aws-cdk@2 synth` or `deploy` from this folder runs it."""
+"""The CDK app: `uv run poe synth` or `deploy` (the CDK CLI, from this folder) runs it."""
 
 from __future__ import annotations
 
