@@ -138,10 +138,14 @@ class IamAuthenticator:
         from botocore.config import Config
         from botocore.exceptions import BotoCoreError, ClientError
 
+        frozen = self._credentials.get_frozen_credentials()
         try:
             client = self._session.create_client(
                 "sts",
                 region_name=self.region or "us-east-1",
+                aws_access_key_id=frozen.access_key,
+                aws_secret_access_key=frozen.secret_key,
+                aws_session_token=frozen.token,
                 config=Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 1}),
             )
             answer = cast("dict[str, str]", client.get_caller_identity())  # type: ignore[attr-defined]
