@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -23,24 +24,6 @@ from typing import Any
 
 import pytest
 from conftest import free_port, render, run, tool_env, wait_until_listening
-
-#: A route the user adds to main.py: who is calling.
-WHOAMI = '''
-
-class Who(BaseModel):
-    """Who called."""
-
-    auth: str
-    principal: str | None
-    account: str | None
-
-
-@app.get("/whoami")
-def whoami(caller: Caller) -> Who:
-    """Say who is calling."""
-    logger.info("called", extra={"principal": caller.principal})
-    return Who(auth=caller.auth, principal=caller.principal, account=caller.account)
-'''
 
 LOCAL_PRINCIPAL = "arn:aws:iam::111122223333:user/developer"
 CLIENT_ID = "payments-web-client"
@@ -117,10 +100,15 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         {"name": "payments", "auth": "Cognito", "compute_type": "ServerlessApiGatewayHttpApi"},
         answers_file=".copier-answers.payments.yml",
     )
-    for api, module in (("billing", "billing"), ("payments", "payments")):
-        main_py = project / "packages" / api / module / "main.py"
+    for api in ("billing", "payments"):
+        # The README's route taking `Caller`, pasted into main.py (its imports merged).
+        sample = re.findall(r"```python\n(.*?)```", (project / "packages" / api / "README.md")
+                            .read_text(), flags=re.DOTALL)[1]  # fmt: skip
+        assert "def whoami(caller: Caller) -> Who:" in sample
+        route = "\n".join(line for line in sample.splitlines() if not line.startswith("from "))
+        main_py = project / "packages" / api / api / "main.py"
         routes = main_py.read_text().replace("from .init import ", "from .init import Caller, ")
-        main_py.write_text(routes + WHOAMI)
+        main_py.write_text(routes.rstrip() + "\n\n\n" + route.strip() + "\n")
     run(["uv", "sync"], project, timeout=900)
     for api in ("billing", "payments"):
         run(["uv", "run", "--no-sync", "python", f"packages/{api}/scripts/generate_open_api.py"],
@@ -245,16 +233,25 @@ def test_poe_serve_puts_each_apis_auth_in_front_of_it(
         assert _get(f"{billing}/whoami", {"x-amzn-request-context": forged})[0] == 403
         # The typed client signs with the local credentials: it passes; a wrong secret not.
         iam = _script(project, tmp_path, IAM_CALLS, billing)
+        # curl signing as the README shows.
+        env = _environment(port)
+        signed = subprocess.run(
+            ["curl", "-s", "--aws-sigv4", "aws:amz:eu-west-1:execute-api", "--user",
+             f"{env['AWS_ACCESS_KEY_ID']}:{env['AWS_SECRET_ACCESS_KEY']}",
+             f"{billing}/echo?message=hi"],
+            capture_output=True, text=True, timeout=30, check=True,
+        )  # fmt: skip
+        assert json.loads(signed.stdout) == {"message": "hi"}
         # Cognito: only tokens the pool's keys verify, for its app client, unexpired.
         cognito = _script(project, tmp_path, COGNITO_CALLS, payments, str(token_file))
         assert _get(f"{payments}/whoami")[0] == 401
     assert iam == {
-        "who": {"auth": "IAM", "principal": LOCAL_PRINCIPAL, "account": "111122223333"},
+        "who": {"auth": "IAM", "principal": LOCAL_PRINCIPAL},
         "echo": "hi there & more/ü~+",
         "refused": 403,
     }
     assert cognito == {
-        "valid": {"auth": "Cognito", "principal": "user-42", "account": None},
+        "valid": {"auth": "Cognito", "principal": "user-42"},
         "other_key": 401,
         "expired": 401,
         "other_client": 401,
@@ -276,7 +273,7 @@ def test_poe_serve_no_auth_passes_everything_and_says_so(project: Path, tmp_path
     with serving(project, ["billing", "--no-auth"], _environment(port), log):
         status, who = _get(f"http://127.0.0.1:{port}/whoami")
         assert _get(f"http://127.0.0.1:{port}/echo?message=hi") == (200, {"message": "hi"})
-    assert (status, who) == (200, {"auth": "None", "principal": None, "account": None})
+    assert (status, who) == (200, {"auth": "None", "principal": None})
     lines = [line for line in log.read_text().splitlines() if "GET /" in line]
     gateway_lines = [line for line in lines if line.startswith("local gateway [")]
     assert len(gateway_lines) == 2
