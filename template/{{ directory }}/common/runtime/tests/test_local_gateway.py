@@ -238,6 +238,19 @@ def test_a_request_signed_otherwise_is_refused(change: dict[str, Any], message: 
     assert message in response.json()["message"]
 
 
+def test_temporary_credentials_pass_only_with_their_session_token() -> None:
+    temporary = Credentials("ASIALOCALEXAMPLE", "local-secret-key", "session-token")
+    iam = IamAuthenticator("REST", credentials=temporary)
+    gateway = LocalGateway(_app("IAM"), auth="IAM", shape="REST", iam=iam)
+    url, headers = _signed("GET", "/whoami", credentials=temporary)
+    without_token = {k: v for k, v in headers.items() if k != "X-Amz-Security-Token"}
+    other_token = {**headers, "X-Amz-Security-Token": "another-token"}
+    with TestClient(gateway) as client:
+        assert client.get(url, headers=headers).status_code == 200
+        assert client.get(url, headers=without_token).status_code == 403
+        assert client.get(url, headers=other_token).status_code == 403
+
+
 def test_an_old_signature_is_refused() -> None:
     url, headers = _signed("GET", "/whoami")
     old = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() - 3600))
