@@ -275,6 +275,23 @@ def test_a_malformed_authorization_header_is_refused() -> None:
             assert response.status_code == 403
 
 
+def test_cors_preflights_pass_and_refusals_carry_cors_headers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ALLOWED_ORIGINS", "https://app.example.com")
+    origin = {"origin": "https://app.example.com"}
+    preflight = {**origin, "access-control-request-method": "GET"}
+    with _iam_client() as client:
+        # The preflight reaches the app (which answers 405: this one has no CORS middleware),
+        # the gateway does not refuse it.
+        assert client.options("/whoami", headers=preflight).status_code == 405
+        refused = client.get("/whoami", headers=origin)
+        other = client.get("/whoami", headers={"origin": "https://evil.example.com"})
+    assert refused.status_code == 403
+    assert refused.headers["access-control-allow-origin"] == "https://app.example.com"
+    assert "access-control-allow-origin" not in other.headers
+
+
 def test_a_context_sent_by_the_client_is_replaced() -> None:
     forged = json.dumps({"identity": {"userArn": "arn:aws:iam::999999999999:root"}})
     with _iam_client() as client:

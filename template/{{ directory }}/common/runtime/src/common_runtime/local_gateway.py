@@ -468,11 +468,15 @@ class LocalGateway:
             return
         identity: Identity | None = Identity()
         refused: RefusedError | None = None
-        if self.enabled:
+        # API Gateway answers CORS preflight requests without authenticating them.
+        preflight = request.method == "OPTIONS" and bool(
+            request.header("origin") and request.header("access-control-request-method")
+        )
+        if self.enabled and not preflight:
             try:
                 identity = await self._authenticate(request)
             except RefusedError as error:
-                refused = error
+                refused = _with_cors(error, request.header("origin"))
         status = 0
 
         async def send_status(message: Message) -> None:
@@ -566,6 +570,15 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return replay
+
+
+def _with_cors(refused: RefusedError, origin: str | None) -> RefusedError:
+    """``refused`` with the CORS header the app would add, so a browser sees the refusal (the
+    infrastructure gives API Gateway's own error responses the same header)."""
+    allowed = [o.strip() for o in os.environ.get("ALLOWED_ORIGINS", "*").split(",") if o.strip()]
+    if origin and (not allowed or "*" in allowed or origin in allowed):
+        refused.headers["access-control-allow-origin"] = origin
+    return refused
 
 
 async def _respond(send: Send, refused: RefusedError) -> None:
