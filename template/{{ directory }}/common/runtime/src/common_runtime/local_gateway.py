@@ -114,7 +114,9 @@ class IamAuthenticator:
         self.shape = shape
         self._session = get_session()
         self._credentials = credentials or self._session.get_credentials()
-        region = self._session.get_config_variable("region")
+        # The region the client signs for: botocore's (AWS_DEFAULT_REGION, the profile's), or
+        # Lambda's variable, which botocore does not read.
+        region = self._session.get_config_variable("region") or os.environ.get("AWS_REGION")
         self.region: str | None = str(region) if region else None
         self._identity: tuple[str, str, str] | None = None
 
