@@ -272,7 +272,7 @@ def test_a_context_without_the_apis_authenticator_is_unauthorized(
     assert body == {"detail": "Unauthorized"}
 
 
-MALFORMED_JSON = ["", "not json", "{", "[1, 2]", '"text"', "null", "42", "x" * 70_000]
+MALFORMED_JSON = ["", "not json", "{", "[1, 2]", '"text"', "42", "x" * 70_000]
 MALFORMED_SHAPES: list[Any] = [
     {},
     {"identity": []},
@@ -327,12 +327,14 @@ def test_off_lambda_a_request_without_context_has_an_anonymous_caller(
 
 
 @pytest.mark.parametrize("auth", ["IAM", "Cognito", "Custom"])
+@pytest.mark.parametrize("context", [None, "null"], ids=["absent", "null"])
 def test_on_lambda_an_authenticated_api_refuses_a_request_without_context(
-    auth: Auth, monkeypatch: pytest.MonkeyPatch
+    auth: Auth, context: str | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The adapter sends `null` for an invocation that did not come through API Gateway.
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "my-function")
-    assert _whoami(auth, None)[0] == 401
-    assert _whoami("None", None)[0] == 200
+    assert _whoami(auth, context)[0] == 401
+    assert _whoami("None", context)[0] == 200
 
 
 def test_caller_info_is_read_only() -> None:

@@ -82,14 +82,18 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def parse_request_context(raw: str | bytes) -> dict[str, Any]:
-    """The request context of the header's value; :class:`MalformedContextError` otherwise."""
+def parse_request_context(raw: str | bytes) -> dict[str, Any] | None:
+    """The request context of the header's value, ``None`` for ``null`` (the adapter's value
+    for an invocation that did not come through API Gateway); :class:`MalformedContextError`
+    otherwise."""
     if len(raw) > _MAX_CONTEXT_BYTES:
         raise MalformedContextError("request context too large")
     try:
         context = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
         raise MalformedContextError("request context is not JSON") from error
+    if context is None:
+        return None
     parsed = _object(context)
     if parsed is None:
         raise MalformedContextError("request context is not a JSON object")
@@ -240,16 +244,16 @@ def caller_dependency(
     async def caller(request: Request) -> CallerInfo:
         # async: runs in the request's own context, so the log filter sees what it sets.
         raw = request.headers.get(REQUEST_CONTEXT_HEADER)
+        try:
+            context = None if raw is None else parse_request_context(raw)
+        except MalformedContextError as error:
+            raise HTTPException(status_code=400, detail=f"Malformed {error}") from None
         found: CallerInfo | None
-        if raw is None:
+        if context is None:
             if auth != "None" and _on_lambda():
                 raise HTTPException(status_code=401, detail=UNAUTHORIZED)
             found = CallerInfo(auth="None")
         else:
-            try:
-                context = parse_request_context(raw)
-            except MalformedContextError as error:
-                raise HTTPException(status_code=400, detail=f"Malformed {error}") from None
             found = caller_from_context(context, auth)
             if found is None:
                 raise HTTPException(status_code=401, detail=UNAUTHORIZED)
