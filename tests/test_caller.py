@@ -281,6 +281,16 @@ def test_poe_serve_no_auth_passes_everything_and_says_so(project: Path, tmp_path
 
 
 @pytest.mark.slow
+def test_the_runtimes_caller_and_gateway_tests_pass_in_the_project(project: Path) -> None:
+    tests = ["packages/common/runtime/tests/test_caller.py",
+             "packages/common/runtime/tests/test_local_gateway.py"]  # fmt: skip
+    result = run(["uv", "run", "--no-sync", "pytest", "-p", "no:cacheprovider", "-q", *tests],
+                 project)  # fmt: skip
+    assert " passed" in result.stdout
+    assert "failed" not in result.stdout
+
+
+@pytest.mark.slow
 def test_routes_taking_caller_are_lint_and_type_clean(project: Path) -> None:
     run(["uv", "run", "--no-sync", "ruff", "check", "packages"], project)
     run(["uv", "run", "--no-sync", "ruff", "format", "--check", "packages"], project)
