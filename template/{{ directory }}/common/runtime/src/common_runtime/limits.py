@@ -96,19 +96,19 @@ def has_lone_surrogate(body: bytes) -> bool:
 class LimitedBody:
     """The request's ``receive``, counting the body against the limit as it arrives.
 
-    A JSON body showing a surrogate escape is kept aside (it will be read whole by the
-    handler anyway) and checked once complete.
+    A JSON body's chunks are also looked at for a surrogate escape; if one shows, the body
+    (whose chunks the app keeps anyway, to parse it whole) is checked exactly once complete.
     """
 
-    __slots__ = ("check_text", "kept", "limit", "receive", "size", "tail")
+    __slots__ = ("check_text", "chunks", "limit", "receive", "size", "suspect")
 
     def __init__(self, receive: Receive, limit: int, check_text: bool) -> None:
         self.receive = receive
         self.limit = limit
         self.check_text = check_text
         self.size = 0
-        self.tail = b""
-        self.kept: list[bytes] | None = None
+        self.chunks: list[bytes] = []
+        self.suspect = False
 
     async def __call__(self) -> Message:
         message = await self.receive()
@@ -123,18 +123,15 @@ class LimitedBody:
         return message
 
     def _check(self, chunk: bytes, *, more: bool) -> None:
-        if self.kept is None:
-            if _MAYBE_SURROGATE.search(self.tail + chunk) is None:
-                self.tail = chunk[-5:]
-                if not more:
-                    self.check_text = False
-                return
-            self.kept = []
-        self.kept.append(chunk)
+        # Four bytes of the previous chunk: an escape may be cut between the two.
+        previous = self.chunks[-1][-4:] if self.chunks else b""
+        self.chunks.append(chunk)
+        if not self.suspect and _MAYBE_SURROGATE.search(previous + chunk) is not None:
+            self.suspect = True
         if not more:
-            body = b"".join(self.kept)
-            self.kept, self.check_text = None, False
-            if has_lone_surrogate(body):
+            body = b"".join(self.chunks) if self.suspect else b""
+            self.chunks, self.check_text = [], False
+            if body and has_lone_surrogate(body):
                 raise BodyNotText
 
 

@@ -4,9 +4,10 @@ A client controls much of what gets logged (the path, a body field a handler log
 exception message quoting it). Powertools writes each record with ``json.dumps`` and
 ``ensure_ascii=False``; a string holding a lone surrogate (``"\\ud800"``, which a JSON body
 may carry) then cannot be written as UTF-8, and the record is lost to a ``--- Logging error
----`` dump. :func:`dumps` writes such characters as visible text instead, and cuts strings
-too long for a log line (CloudWatch Logs keeps at most 256 KB of an event), keeping their
-beginning and end.
+---`` dump. :func:`dumps` writes such characters as visible text instead, escapes the line
+separators JSON leaves raw (U+2028, U+2029, NEL) so that no reader splits a record, and cuts
+strings too long for a log line (CloudWatch Logs keeps at most 256 KB of an event), keeping
+their beginning and end.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from typing import Any
 MAX_LOGGED_STRING = 16_384
 #: Deepest nesting of dicts and lists examined in a record (deeper values are written as is).
 _MAX_DEPTH = 8
-_SURROGATE = re.compile("[\ud800-\udfff]")
+#: What JSON leaves raw but must not reach a log line: lone surrogates (not encodable as
+#: UTF-8) and the line separators some log readers split lines on (NEL, U+2028, U+2029).
+_UNSAFE = re.compile("[\x85\u2028\u2029\ud800-\udfff]")
 
 
 def bounded(text: str, limit: int = MAX_LOGGED_STRING) -> str:
@@ -51,9 +54,12 @@ def _default(value: Any) -> str:
     return bounded(str(value))
 
 
-def _escape_surrogate(match: re.Match[str]) -> str:
-    # Inside a JSON string: a backslash (escaped) and the code point, readable as \ud800.
-    return f"\\\\u{ord(match.group()):04x}"
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if 0xD800 <= code <= 0xDFFF:
+        # Inside a JSON string: a backslash (escaped) and the code point, read as \ud800.
+        return f"\\\\u{code:04x}"
+    return f"\\u{code:04x}"  # a JSON escape of the same character
 
 
 def dumps(record: dict[str, Any]) -> str:
@@ -70,9 +76,6 @@ def dumps(record: dict[str, Any]) -> str:
             ensure_ascii=False,
         )
     if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            # Lone surrogates can only be inside JSON strings: write them as visible text.
-            text = _SURROGATE.sub(_escape_surrogate, text)
+        # Such characters can only be inside JSON strings, where escapes are allowed.
+        text = _UNSAFE.sub(_escape, text)
     return text
