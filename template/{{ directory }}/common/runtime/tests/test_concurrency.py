@@ -167,6 +167,7 @@ def test_a_synchronous_stream_does_not_delay_other_requests() -> None:
     async def run() -> tuple[float, httpx2.Response]:
         transport = httpx2.ASGITransport(app=SERVICE.app)
         async with httpx2.AsyncClient(transport=transport, base_url="http://test") as client:
+            began = time.perf_counter()
             stream = asyncio.create_task(client.get("/blocking/slow?count=6&pause=0.1"))
             await asyncio.sleep(0.15)  # the generator is sleeping in its thread
             latencies = []
@@ -174,11 +175,14 @@ def test_a_synchronous_stream_does_not_delay_other_requests() -> None:
                 start = time.perf_counter()
                 assert (await client.get("/fast")).status_code == 200
                 latencies.append(time.perf_counter() - start)
+            # Served while the 600 ms stream is still going.
+            assert not stream.done()
+            assert time.perf_counter() - began < 0.4
             return max(latencies), await stream
 
     slowest, streamed = asyncio.run(run())
     assert streamed.text.count("\n") == 6
-    # Iterated on the event loop, each call would wait for a 100 ms sleep.
+    # Iterated on the event loop, the loop would be held for each 100 ms sleep.
     assert slowest < 0.05, slowest
 
 
