@@ -100,7 +100,9 @@ class ObservabilityMiddleware:
         start = time.perf_counter()
         disconnected = failed = False
         try:
-            refusal = self._refusal(scope, headers)
+            refusal = None
+            if b"content-length" in headers or b"&" in scope["query_string"]:
+                refusal = self._refusal(scope, headers)
             if refusal is not None:
                 status, body = refusal
                 finished = True
