@@ -137,7 +137,11 @@ HOSTILE = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+#: Hypothesis settings: no example database written into the repository.
+QUICK = settings(max_examples=60, deadline=None, database=None)
+
+
+@settings(QUICK, max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 @given(
     name=HOSTILE,
     # One path segment: never empty, no slash (the route would not match).
@@ -191,7 +195,7 @@ def test_hostile_strings_anywhere_leave_valid_json_logs_with_the_correlation_id(
     assert document["route"] == "POST /hostile/items/{label}"
 
 
-@settings(max_examples=60, deadline=None)
+@QUICK
 @given(name=HOSTILE)
 def test_an_exception_quoting_a_client_string_is_logged_with_its_stack_trace(name: str) -> None:
     with strict_stdout() as raw:
