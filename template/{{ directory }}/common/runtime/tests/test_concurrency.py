@@ -19,6 +19,8 @@ from common_runtime import JsonStreamingResponse, Service
 
 #: What the streams of these tests did, by label: "closed" once their generator was closed.
 EVENTS: dict[str, list[str]] = {}
+#: Set by the held stream once it blocks; lets it go on.
+WAITING, RELEASE = threading.Event(), threading.Event()
 
 
 def _service(name: str = "concurrency-test", **options: Any) -> Service:
@@ -61,6 +63,22 @@ def _service(name: str = "concurrency-test", **options: Any) -> Service:
                 yield {"n": n}
         finally:
             EVENTS.setdefault(label, []).append("closed")
+
+    def held_lines(label: str) -> Iterator[dict[str, int]]:
+        try:
+            yield {"n": 0}
+            EVENTS.setdefault(label, []).append("waiting")
+            WAITING.set()
+            # Blocks until the test releases it (on the event loop, the test never could).
+            released = RELEASE.wait(timeout=3)
+            EVENTS[label].append("released" if released else "timed out")
+            yield {"n": 1}
+        finally:
+            EVENTS[label].append("closed")
+
+    @app.get("/held/{label}")
+    def held(label: str) -> JsonStreamingResponse:
+        return JsonStreamingResponse(held_lines(label))
 
     @app.get("/blocking/{label}")
     def blocking(label: str, count: int = 5, pause: float = 0.1) -> JsonStreamingResponse:
@@ -164,26 +182,22 @@ def test_metrics_added_outside_a_request_never_join_one(capfd: pytest.CaptureFix
 
 
 def test_a_synchronous_stream_does_not_delay_other_requests() -> None:
-    async def run() -> tuple[float, httpx2.Response]:
+    async def run() -> httpx2.Response:
         transport = httpx2.ASGITransport(app=SERVICE.app)
         async with httpx2.AsyncClient(transport=transport, base_url="http://test") as client:
-            began = time.perf_counter()
-            stream = asyncio.create_task(client.get("/blocking/slow?count=6&pause=0.1"))
-            await asyncio.sleep(0.15)  # the generator is sleeping in its thread
-            latencies = []
+            stream = asyncio.create_task(client.get("/held/held-1"))
+            assert await asyncio.to_thread(WAITING.wait, 10)
+            # The generator is blocked in its thread: other requests are still served.
             for _ in range(5):
-                start = time.perf_counter()
-                assert (await client.get("/fast")).status_code == 200
-                latencies.append(time.perf_counter() - start)
-            # Served while the 600 ms stream is still going.
-            assert not stream.done()
-            assert time.perf_counter() - began < 0.4
-            return max(latencies), await stream
+                response = await asyncio.wait_for(client.get("/fast"), timeout=10)
+                assert response.status_code == 200
+            assert EVENTS["held-1"] == ["waiting"], "the loop waited for the generator"
+            RELEASE.set()
+            return await stream
 
-    slowest, streamed = asyncio.run(run())
-    assert streamed.text.count("\n") == 6
-    # Iterated on the event loop, the loop would be held for each 100 ms sleep.
-    assert slowest < 0.05, slowest
+    streamed = asyncio.run(run())
+    assert streamed.text.splitlines() == ['{"n":0}', '{"n":1}']
+    assert EVENTS["held-1"] == ["waiting", "released", "closed"]
 
 
 async def _abandon(app: Any, path: str, *, after: float, spec: str) -> list[dict[str, Any]]:
