@@ -350,3 +350,21 @@ def test_threads_started_by_a_handler_do_not_break_other_requests() -> None:
     assert seen == ["done"]
     assert "Background" in service.metrics.metric_set
     service.metrics.clear_metrics()
+
+
+def test_powertools_log_metrics_decorator_leaves_writing_to_the_runtime(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    service = _service("decorated-test")
+    metrics = service.metrics
+
+    @service.app.get("/decorated")
+    @metrics.log_metrics(capture_cold_start_metric=True)
+    def decorated() -> dict[str, bool]:
+        metrics.add_metric(name="Decorated", unit=MetricUnit.Count, value=1)
+        return {"ok": True}
+
+    _gather(service.app, ["/decorated", "/decorated"])
+    documents = _emf(capfd.readouterr().out)
+    assert [doc["Decorated"] for doc in documents] == [[1.0], [1.0]]
+    assert [doc.get("ColdStart") for doc in documents] == [1, None]

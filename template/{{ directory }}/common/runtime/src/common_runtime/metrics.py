@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Metrics
@@ -99,6 +100,23 @@ class RequestMetrics(Metrics):
     @metadata_set.setter
     def metadata_set(self, _value: dict[str, Any]) -> None:
         raise AttributeError("metadata_set belongs to the request being served")
+
+    def log_metrics(
+        self,
+        lambda_handler: Callable[..., Any] | None = None,
+        capture_cold_start_metric: bool = False,
+        raise_on_empty_metrics: bool = False,
+        default_dimensions: dict[str, str] | None = None,
+        **kwargs: dict[str, Any],
+    ) -> Callable[..., Any]:
+        """Powertools' decorator, kept for code written for it: the runtime already writes each
+        request's metrics (and the cold start) when the request ends, so the handler is
+        returned as it is; ``default_dimensions`` are set."""
+        if default_dimensions:
+            self.set_default_dimensions(**default_dimensions)
+        if lambda_handler is None:
+            return lambda handler: handler
+        return lambda_handler
 
     @property
     def default_dimensions(self) -> dict[str, Any]:
