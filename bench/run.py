@@ -415,6 +415,12 @@ def peak_rss_mb(pid: int) -> float:
     return int(kilobytes) / 1024
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def load_at(port: int, seconds: int, connections: int) -> tuple[float, float, float]:
     """Requests/s, p50 and p99 (ms) of GET /echo over ``connections`` keep-alive connections
     (wrk when installed, else asyncio clients)."""
@@ -448,18 +454,25 @@ def bench_concurrency(project: Path, bare_dir: Path, seconds: int, work: Path) -
     """GET /echo at concurrency 100, generated app against bare FastAPI, with peak memory.
 
     Both are served in turn, as on Lambda (tracing on, unsampled), best of two rounds; the
-    peak resident memory (VmHWM) of each server is read once its load is over.
+    peak resident memory (VmHWM) of each server is read once its load is over. The server's
+    CPU time per request is the steadiest figure on a shared machine: other processes slow
+    the load down, not the work each request costs.
     """
     env = lambda_env(project)
     apps = {"generated": (f"{MODULE}.main:app", project / D / API),
             "bare": ("bare_app:app", bare_dir)}  # fmt: skip
     results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in apps}
     memory: dict[str, float] = {}
+    cpu_ms: dict[str, float] = {}
     for _ in range(2):
         for name, (app, cwd) in apps.items():
             with measured_server(app, cwd, env, work / f"c{CONCURRENCY}-{name}.log") as (port, pid):
                 load_at(port, 1, CONCURRENCY)  # warm up
-                results[name].append(load_at(port, seconds, CONCURRENCY))
+                before = cpu_seconds(pid)
+                figures = load_at(port, seconds, CONCURRENCY)
+                per_request = (cpu_seconds(pid) - before) * 1000 / (figures[0] * seconds)
+                results[name].append(figures)
+                cpu_ms[name] = min(cpu_ms.get(name, per_request), per_request)
                 memory[name] = max(memory.get(name, 0.0), peak_rss_mb(pid))
     generated, bare = max(results["generated"]), max(results["bare"])
     tool = f"wrk -t2 -c{CONCURRENCY}" if shutil.which("wrk") else f"{CONCURRENCY} asyncio clients"
@@ -469,6 +482,8 @@ def bench_concurrency(project: Path, bare_dir: Path, seconds: int, work: Path) -
             "req/s", ">= 0.75x bare", generated[0] >= 0.75 * bare[0], note),
         Row(f"latency p50 at concurrency {CONCURRENCY}", generated[1], bare[1], "ms", "", None),
         Row(f"latency p99 at concurrency {CONCURRENCY}", generated[2], bare[2], "ms", "", None),
+        Row("server CPU time per request at that load", cpu_ms["generated"], cpu_ms["bare"],
+            "ms", "", None, "user + system time of the uvicorn process, best of 2"),
         Row("server peak memory (RSS) under that load", memory["generated"], memory["bare"],
             "MB", "", None, "VmHWM of the uvicorn process"),
     ]  # fmt: skip
