@@ -12,6 +12,7 @@ project's number, the baseline's number measured in the same run, their ratio an
 - requests per second and p50/p99 latency over loopback (wrk when installed, else a small
   asyncio client) for each choice, against the bare app under the same uvicorn settings, and
   OpenTelemetry's figure when every request is sampled and exported;
+- the same at concurrency 100, with the peak memory (RSS) of both servers;
 - the Lambda bundle, unzipped and zipped, and what dominates it;
 - `cdk synth` (build step included) of the default project, first run and second run with
   unchanged sources, against a CDK app with one Lambda function;
@@ -383,6 +384,111 @@ def bench_throughput(
     return rows
 
 
+#: Connections of the load at high concurrency (an API Gateway burst hitting one instance
+#: locally; on Lambda each environment serves one request at a time).
+CONCURRENCY = 100
+
+
+@contextmanager
+def measured_server(
+    app: str, cwd: Path, env: dict[str, str], log: Path
+) -> Iterator[tuple[int, int]]:
+    """Serve ``app`` with uvicorn like :func:`server`; yields its port and process id."""
+    port = free_port()
+    python = Path(env["PATH"].split(os.pathsep)[0]) / "python"
+    args = [str(python), "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
+            "--no-access-log"]  # fmt: skip
+    with log.open("ab") as out:
+        process = subprocess.Popen(args, cwd=cwd, env=env, stdout=out, stderr=out)
+    try:
+        wait_until_listening(process, port, log)
+        yield port, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The peak resident memory of a running process (VmHWM), in MB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    kilobytes = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M).group(1)  # type: ignore[union-attr]
+    return int(kilobytes) / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load_at(port: int, seconds: int, connections: int) -> tuple[float, float, float]:
+    """Requests/s, p50 and p99 (ms) of GET /echo over ``connections`` keep-alive connections
+    (wrk when installed, else asyncio clients)."""
+    if shutil.which("wrk"):
+        out = sh(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-H",
+                  TRACE_HEADER, f"http://127.0.0.1:{port}/echo?message=bench"], ROOT)  # fmt: skip
+        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+        def percentile(label: str) -> float:
+            value, unit = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)", out, re.M).groups()  # type: ignore[union-attr]
+            return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+        return rps, percentile("50"), percentile("99")
+    latencies: list[float] = []
+
+    async def main() -> None:
+        until = time.perf_counter() + seconds
+        clients = (_client(port, until, latencies, TRACE_HEADER) for _ in range(connections))
+        await asyncio.gather(*clients)
+
+    asyncio.run(main())
+    latencies.sort()
+    return (
+        len(latencies) / seconds,
+        latencies[len(latencies) // 2],
+        latencies[int(len(latencies) * 0.99)],
+    )
+
+
+def bench_concurrency(project: Path, bare_dir: Path, seconds: int, work: Path) -> list[Row]:
+    """GET /echo at concurrency 100, generated app against bare FastAPI, with peak memory.
+
+    Both are served in turn, as on Lambda (tracing on, unsampled), best of two rounds; the
+    peak resident memory (VmHWM) of each server is read once its load is over. The server's
+    CPU time per request is the steadiest figure on a shared machine: other processes slow
+    the load down, not the work each request costs.
+    """
+    env = lambda_env(project)
+    apps = {"generated": (f"{MODULE}.main:app", project / D / API),
+            "bare": ("bare_app:app", bare_dir)}  # fmt: skip
+    results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in apps}
+    memory: dict[str, float] = {}
+    cpu_ms: dict[str, float] = {}
+    for _ in range(2):
+        for name, (app, cwd) in apps.items():
+            with measured_server(app, cwd, env, work / f"c{CONCURRENCY}-{name}.log") as (port, pid):
+                load_at(port, 1, CONCURRENCY)  # warm up
+                before = cpu_seconds(pid)
+                figures = load_at(port, seconds, CONCURRENCY)
+                per_request = (cpu_seconds(pid) - before) * 1000 / (figures[0] * seconds)
+                results[name].append(figures)
+                cpu_ms[name] = min(cpu_ms.get(name, per_request), per_request)
+                memory[name] = max(memory.get(name, 0.0), peak_rss_mb(pid))
+    generated, bare = max(results["generated"]), max(results["bare"])
+    tool = f"wrk -t2 -c{CONCURRENCY}" if shutil.which("wrk") else f"{CONCURRENCY} asyncio clients"
+    note = f"{tool}, {seconds} s, best of 2; tracing on, unsampled, log level INFO"
+    return [
+        Row(f"throughput at concurrency {CONCURRENCY}, GET /echo", generated[0], bare[0],
+            "req/s", ">= 0.75x bare", generated[0] >= 0.75 * bare[0], note),
+        Row(f"latency p50 at concurrency {CONCURRENCY}", generated[1], bare[1], "ms", "", None),
+        Row(f"latency p99 at concurrency {CONCURRENCY}", generated[2], bare[2], "ms", "", None),
+        Row("server CPU time per request at that load", cpu_ms["generated"], cpu_ms["bare"],
+            "ms", "", None, "user + system time of the uvicorn process, best of 2"),
+        Row("server peak memory (RSS) under that load", memory["generated"], memory["bare"],
+            "MB", "", None, "VmHWM of the uvicorn process"),
+    ]  # fmt: skip
+
+
 def tree_size(path: Path) -> int:
     """Bytes of every file below ``path``."""
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
@@ -499,6 +605,7 @@ def main() -> None:
         (bare_dir / "bare_app.py").write_text(BARE_APP)
         rows.extend(bench_import(traced, bare_dir))
         rows.extend(bench_throughput(traced, bare_dir, options.seconds, work))
+        rows.extend(bench_concurrency(project, bare_dir, options.seconds, work))
         rows.extend(bench_bundle(project))
         rows.extend(bench_synth(project, work))
         if options.suite:

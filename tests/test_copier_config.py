@@ -236,7 +236,8 @@ def test_the_answers_file_records_every_answer(projects: ProjectCache) -> None:
 
 #: What installing, building or testing a project writes (ignored by its .gitignore).
 BUILD_OUTPUT = {".git", ".venv", "dist", "cdk.out", ".terraform", "__pycache__", ".pytest_cache",
-                ".mypy_cache", ".ruff_cache", "node_modules", ".build.lock", "uv.lock"}  # fmt: skip
+                ".hypothesis", ".mypy_cache", ".ruff_cache", "node_modules", ".build.lock",
+                "uv.lock"}  # fmt: skip
 
 
 def _generated(root: Path) -> list[Path]:

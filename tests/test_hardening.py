@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
+import statistics
 import subprocess
 import time
 from collections.abc import Iterator
@@ -26,6 +28,7 @@ SERVICE = Path("packages") / "order-service"
 #: Routes that fail in each way a real handler can, added to the generated app for these tests.
 FAULT_APP = """
 import asyncio
+import time
 
 import order_service.main  # noqa: F401  (the sample routes)
 from order_service.init import JsonStreamingResponse, app, logger, metrics
@@ -64,6 +67,29 @@ async def probe(label: str) -> dict[str, str]:
     logger.info("probe", extra={"label": label})
     metrics.add_metric(name="Probe", unit="Count", value=1)
     return {"label": label}
+
+
+@app.get("/tenant/{tenant}")
+async def tenant(tenant: str) -> dict[str, str]:
+    metrics.add_dimension(name="tenant", value=tenant)
+    await asyncio.sleep(0.01)  # every other request adds its own dimension meanwhile
+    metrics.add_metric(name="Orders", unit="Count", value=1)
+    metrics.add_metadata(key="order", value=tenant)
+    return {"tenant": tenant}
+
+
+def blocking_lines(count: int, pause: float):
+    try:
+        for n in range(count):
+            time.sleep(pause)  # blocking work, as a database cursor does
+            yield {"n": n}
+    finally:
+        logger.info("generator closed")
+
+
+@app.get("/fault/blocking-stream")
+def fault_blocking_stream(count: int = 40, pause: float = 0.05) -> JsonStreamingResponse:
+    return JsonStreamingResponse(blocking_lines(count, pause))
 """
 
 LOAD = """
@@ -120,11 +146,16 @@ def _get(url: str, path: str, **headers: str) -> tuple[int, dict[str, str], byte
 
 
 @pytest.fixture(scope="module")
-def run_sh(projects: ProjectCache, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def run_sh_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the server of ``run_sh`` writes its output."""
+    return tmp_path_factory.mktemp("run_sh") / "server.log"
+
+
+@pytest.fixture(scope="module")
+def run_sh(projects: ProjectCache, run_sh_log: Path) -> Iterator[str]:
     """The default project's API as its run.sh serves it on 127.0.0.1."""
     project = projects.synced()
-    log = tmp_path_factory.mktemp("run_sh") / "server.log"
-    with serving_run_sh(project, SERVICE, log) as url:
+    with serving_run_sh(project, SERVICE, run_sh_log) as url:
         yield url
 
 
@@ -291,3 +322,250 @@ def test_no_generated_iam_policy_allows_every_action_on_every_resource(
             assert "*" not in actions, name
             if statement.get("Resource") == "*":
                 assert all(a.startswith(("xray:", "ec2:")) for a in actions), (name, actions)
+
+
+#: Every correlation id the service answers with: bounded, and safe in a header and a log.
+VALID_ID = re.compile(r"[A-Za-z0-9\-_.:;=+/@]{1,128}")
+
+TENANTS = """
+import asyncio, json, sys
+import httpx
+
+async def main(url, count):
+    limits = httpx.Limits(max_connections=300)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+        responses = await asyncio.gather(*(client.get(f"/tenant/t{i}") for i in range(count)))
+    print(json.dumps([r.status_code for r in responses]))
+
+asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+"""
+
+
+def _raw(url: str, request: bytes, timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
+    """Send ``request`` as is (no client checks what it holds); the response's status, headers
+    (lower-case names) and body."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(request)
+        received = b""
+        while b"\r\n\r\n" not in received:
+            chunk = sock.recv(65536)
+            assert chunk, f"no response, only {received!r}"
+            received += chunk
+        head, _, body = received.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        headers = dict(line.split(": ", 1) for line in lines[1:])
+        headers = {name.lower(): value for name, value in headers.items()}
+        length = int(headers.get("content-length", "0"))
+        while len(body) < length:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+    return int(lines[0].split()[1]), headers, body
+
+
+@pytest.mark.slow
+def test_300_concurrent_requests_each_keep_their_own_metric_dimension(
+    served: tuple[str, Path, Path],
+) -> None:
+    url, project, log = served
+    before = len(log.read_text().splitlines())
+    count = 300
+    result = run(["uv", "run", "--no-sync", "python", "-c", TENANTS, url, str(count)], project,
+                 env=tool_env())  # fmt: skip
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [200] * count
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        lines = log.read_text().splitlines()[before:]
+        documents = [json.loads(line) for line in lines if line.startswith('{"_aws"')]
+        documents = [d for d in documents if d.get("route") == "GET /tenant/{tenant}"]
+        if len(documents) >= count:
+            break
+        time.sleep(0.05)
+    # One document per request, every one present, each with its own dimension only.
+    assert len(documents) == count
+    assert sorted(d["tenant"] for d in documents) == sorted(f"t{i}" for i in range(count))
+    for document in documents:
+        assert document["Orders"] == [1.0]
+        assert document["order"] == document["tenant"]
+        dimensions = [d["Dimensions"] for d in document["_aws"]["CloudWatchMetrics"]]
+        assert dimensions == [[["route", "service"]], [["tenant", "service"]]]
+
+
+@pytest.mark.slow
+def test_a_synchronous_stream_does_not_delay_other_requests(
+    served: tuple[str, Path, Path],
+) -> None:
+    url, _, log = served
+    host, port = url.removeprefix("http://").split(":")
+    import http.client
+
+    def echo_seconds() -> float:
+        started = time.monotonic()
+        assert _get(url, "/echo?message=meanwhile")[0] == 200
+        return time.monotonic() - started
+
+    alone = statistics.median(echo_seconds() for _ in range(15))
+    streaming = http.client.HTTPConnection(host, int(port), timeout=10)
+    streaming.request(
+        "GET", "/fault/blocking-stream?count=15&pause=0.2", headers={"x-correlation-id": "sync-1"}
+    )
+    response = streaming.getresponse()
+    assert response.status == 200
+    response.read(8)  # the generator now sleeps 200 ms per line, for 3 s
+    beside = statistics.median(echo_seconds() for _ in range(15))
+    body = response.read()
+    streaming.close()
+    assert body.count(b"\n") == 14
+    # On the event loop, each /echo would wait for the rest of a 200 ms sleep (and, before the
+    # generator ran in the thread pool, for the whole stream).
+    assert beside < alone + 0.03, (alone, beside)
+    assert wait_for_record(log, lambda r: r.get("correlation_id") == "sync-1"
+                           and r.get("message") == "generator closed")  # fmt: skip
+
+
+@pytest.mark.slow
+def test_an_abandoned_synchronous_stream_is_closed_and_counted_as_disconnected(
+    served: tuple[str, Path, Path],
+) -> None:
+    url, _, log = served
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(
+            b"GET /fault/blocking-stream?count=1000 HTTP/1.1\r\nHost: x\r\n"
+            b"x-correlation-id: gone-sync\r\n\r\n"
+        )
+        assert b"200" in sock.recv(1024)
+    started = time.monotonic()
+    closed = wait_for_record(
+        log,
+        lambda r: r.get("correlation_id") == "gone-sync" and r.get("message") == "generator closed",
+    )
+    # 1000 lines would take 50 s: the generator was stopped when its client left.
+    assert time.monotonic() - started < 5
+    assert closed["level"] == "INFO"
+    counted = wait_for_record(
+        log, lambda r: r.get("route") == "GET /fault/blocking-stream" and "Disconnected" in r
+    )
+    assert (counted["Success"], counted["Failure"], counted["Disconnected"]) == (0, 0, 1)
+
+
+@pytest.mark.slow
+def test_a_stalled_consumer_does_not_stall_the_server(served: tuple[str, Path, Path]) -> None:
+    url, _, _ = served
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        # A client that asks for a long stream and never reads it.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+        sock.sendall(b"GET /fault/slow-stream HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.3)
+        started = time.monotonic()
+        assert _get(url, "/echo?message=meanwhile")[0] == 200
+        assert time.monotonic() - started < 0.5
+
+
+@pytest.mark.slow
+def test_a_lone_surrogate_in_a_body_is_refused_and_logged_as_valid_json(
+    run_sh: str, run_sh_log: Path
+) -> None:
+    body = b'{"name": "a\\ud800b"}'
+    status, headers, content = _raw(
+        run_sh,
+        b"POST /items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"x-correlation-id: surrogate-1\r\nContent-Length: "
+        + str(len(body)).encode() + b"\r\n\r\n" + body,
+    )  # fmt: skip
+    assert status == 400
+    assert json.loads(content) == {"detail": "There was an error parsing the body"}
+    assert headers["x-correlation-id"] == "surrogate-1"
+    # run.sh logs every request locally (DEBUG): the line is there, valid JSON.
+    completed = wait_for_record(run_sh_log, lambda r: r.get("correlation_id") == "surrogate-1")
+    assert completed["status"] == 400
+    text = run_sh_log.read_text()
+    assert "Logging error" not in text
+    # A surrogate pair is text: accepted and echoed.
+    paired = b'{"name": "a\\ud83d\\ude00b"}'
+    status, _, content = _raw(
+        run_sh,
+        b"POST /items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+        + str(len(paired)).encode() + b"\r\n\r\n" + paired,
+    )  # fmt: skip
+    assert (status, json.loads(content)) == (201, {"name": "a\U0001f600b"})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"x-amzn-lambda-context: " + json.dumps({"request_id": "a\r\nx-forged: 1"}).encode(),
+        b"x-amzn-lambda-context: " + json.dumps({"request_id": "x" * 10_000}).encode(),
+        b"x-amzn-lambda-context: " + json.dumps({"request_id": "\u00e9\u65e5"}).encode(),
+        b"x-amzn-lambda-context: "
+        + json.dumps({"request_id": "r"}, ensure_ascii=False)
+        .encode()
+        .replace(b'"r"', '"\u65e5\u672c"'.encode()),
+        b"x-correlation-id: " + b"y" * 10_000,
+        b"x-correlation-id: caf\xc3\xa9",
+        b"x-correlation-id: a\x01b",
+    ],
+    ids=["crlf", "10kb", "escaped-non-latin1", "raw-utf8", "10kb-header", "utf8-header", "ctl"],
+)
+def test_malformed_forwarded_ids_still_get_a_response_with_a_bounded_id(
+    run_sh: str, run_sh_log: Path, header: bytes
+) -> None:
+    status, headers, content = _raw(
+        run_sh, b"GET /echo?message=ids HTTP/1.1\r\nHost: x\r\n" + header + b"\r\n\r\n"
+    )
+    assert status == 200
+    assert json.loads(content) == {"message": "ids"}
+    correlation_id = headers["x-correlation-id"]
+    assert VALID_ID.fullmatch(correlation_id), correlation_id
+    # The id answered is the one logged.
+    wait_for_record(run_sh_log, lambda r: r.get("correlation_id") == correlation_id)
+
+
+@pytest.mark.slow
+def test_a_20_mb_body_gets_413_before_it_is_read_whole(run_sh: str) -> None:
+    size = 20 * 1024 * 1024
+    # Declared: answered at once, after one megabyte of the body has been sent.
+    status, headers, content = _raw(
+        run_sh,
+        b"POST /items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: " + str(size).encode() + b"\r\n\r\n" + b"x" * (1024 * 1024),
+    )  # fmt: skip
+    assert (status, json.loads(content)) == (413, {"detail": "Content Too Large"})
+    assert VALID_ID.fullmatch(headers["x-correlation-id"])
+    # Chunked, without a length: stopped at the first chunk past 10 MiB.
+    host, port = run_sh.removeprefix("http://").split(":")
+    sent = 0
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(
+            b"POST /items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        chunk = b"x" * (1024 * 1024)
+        try:
+            while sent < size:
+                sock.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+                sent += len(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered and closed: nothing more is read
+        else:
+            sock.sendall(b"0\r\n\r\n")
+        response = b""
+        while b"\r\n\r\n" not in response:
+            data = sock.recv(65536)
+            if not data:
+                break
+            response += data
+    assert response.startswith(b"HTTP/1.1 413"), response[:200]
+
+
+@pytest.mark.slow
+def test_a_repeated_single_value_query_parameter_is_refused(run_sh: str) -> None:
+    status, _, body = _get(run_sh, "/echo?message=a&message=b")
+    assert status == 422
+    (error,) = json.loads(body)["detail"]
+    assert error["loc"] == ["query", "message"]
+    assert _get(run_sh, "/echo?message=a&unknown=1&unknown=2")[0] == 200

@@ -17,28 +17,48 @@ _ECHO = Operation(
     "GET",
     "/echo",
     TypeAdapter(models.Echo),
-    {400: models.ErrorMessage, 422: models.HTTPValidationError, 500: models.InternalError},
+    {
+        400: models.ErrorMessage,
+        413: models.ErrorMessage,
+        422: models.HTTPValidationError,
+        500: models.InternalError,
+    },
 )
 
 _CREATE_ITEM = Operation(
     "POST",
     "/items",
     TypeAdapter(models.Item),
-    {400: models.ErrorMessage, 422: models.HTTPValidationError, 500: models.InternalError},
+    {
+        400: models.ErrorMessage,
+        413: models.ErrorMessage,
+        422: models.HTTPValidationError,
+        500: models.InternalError,
+    },
 )
 
 _GET_ITEM = Operation(
     "GET",
     "/items/{item_id}",
     TypeAdapter(models.Item),
-    {400: models.ErrorMessage, 422: models.HTTPValidationError, 500: models.InternalError},
+    {
+        400: models.ErrorMessage,
+        413: models.ErrorMessage,
+        422: models.HTTPValidationError,
+        500: models.InternalError,
+    },
 )
 
 _STREAM = Operation(
     "POST",
     "/stream",
     TypeAdapter(models.Chunk),
-    {400: models.ErrorMessage, 422: models.HTTPValidationError, 500: models.InternalError},
+    {
+        400: models.ErrorMessage,
+        413: models.ErrorMessage,
+        422: models.HTTPValidationError,
+        500: models.InternalError,
+    },
 )
 
 

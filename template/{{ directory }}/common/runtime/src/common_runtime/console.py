@@ -18,6 +18,11 @@ from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 _COLOURS = {"DEBUG": "\033[2m", "INFO": "\033[32m", "WARNING": "\033[33m", "ERROR": "\033[31m",
             "CRITICAL": "\033[1;31m"}  # fmt: skip
 _RESET = "\033[0m"
+#: Control characters a client may have slipped into a logged value (escape sequences, CR,
+#: LF), shown as escapes so they neither colour the terminal nor start a forged line.
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
+#: The same, keeping the line breaks and tabs of a traceback.
+_TRACEBACK_CONTROLS = {c: v for c, v in _CONTROLS.items() if chr(c) not in "\n\t"}
 #: Keys every JSON record has that a developer at a terminal does not need on each line.
 _QUIET = frozenset(
     {"level", "location", "message", "timestamp", "service", "cold_start", "sampling_rate",
@@ -48,9 +53,13 @@ class ConsoleFormatter(LambdaPowertoolsFormatter):
             shown_level = f"{_COLOURS.get(level, '')}{shown_level}{_RESET}"
         parts = [when, shown_level]
         if fields.get("method") and fields.get("path"):
-            parts.append(f"{fields['method']} {fields['path']}")
-        parts.append(str(fields.get("message", "")))
-        parts += [f"{key}={value}" for key, value in fields.items() if key not in _QUIET]
+            parts.append(f"{fields['method']} {fields['path']}".translate(_CONTROLS))
+        parts.append(str(fields.get("message", "")).translate(_CONTROLS))
+        parts += [
+            f"{key}={value}".translate(_CONTROLS)
+            for key, value in fields.items()
+            if key not in _QUIET
+        ]
         line = "  ".join(parts)
         exception = fields.get("exception")
-        return f"{line}\n{exception}" if exception else line
+        return f"{line}\n{str(exception).translate(_TRACEBACK_CONTROLS)}" if exception else line

@@ -38,9 +38,11 @@ def _json(model: type[BaseModel], description: str) -> dict[str, Any]:
 
 
 #: ``responses`` of every route. 400: a body that cannot be parsed (FastAPI's "There was an
-#: error parsing the body"); 500: an unhandled exception (the observability middleware).
+#: error parsing the body"); 413: a body over the API's size limit (``limits.py``); 500: an
+#: unhandled exception (the observability middleware).
 DEFAULT_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: _json(ErrorMessage, "Malformed request"),
+    413: _json(ErrorMessage, "Request body too large"),
     500: _json(InternalError, "Internal error (see its correlation id)"),
 }
 

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import contextvars
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import (
+        AmazonCloudWatchEMFProvider,
+    )
 
 
 class Request:
     """The request being served: its correlation id, method, path and route template."""
 
-    __slots__ = ("cold_start", "correlation_id", "method", "path", "scope")
+    __slots__ = ("cold_start", "correlation_id", "method", "metric_set", "path", "scope")
 
     def __init__(self, scope: Scope, correlation_id: str, cold_start: bool) -> None:
         self.scope = scope
@@ -20,6 +25,8 @@ class Request:
         self.cold_start = cold_start
         self.method: str = scope["method"]
         self.path: str = scope["path"]
+        #: The metrics its handler added (``RequestMetrics``), made on first use.
+        self.metric_set: AmazonCloudWatchEMFProvider | None = None
 
     @property
     def route(self) -> str:

@@ -7,15 +7,18 @@ import os
 import sys
 from typing import Any, Literal, TextIO
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Tracer
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.middleware.cors import CORSMiddleware
 
 from common_runtime.console import ConsoleFormatter, console_requested
 from common_runtime.errors import DEFAULT_RESPONSES, add_error_schemas
+from common_runtime.limits import DEFAULT_MAX_BODY_SIZE, body_size_limit
+from common_runtime.metrics import RequestMetrics
 from common_runtime.middleware import ObservabilityMiddleware, RequestTracing
 from common_runtime.request import RequestLogFilter
+from common_runtime.safe_logging import dumps
 from common_runtime.streaming import add_item_schemas
 
 
@@ -84,14 +87,23 @@ class Service:
     Each request gets, from pure ASGI middleware:
 
     - a correlation id: the ``x-correlation-id`` header, else the Lambda request id that Lambda
-      Web Adapter forwards in ``x-amzn-lambda-context``, else a new id. It is in every log line
-      of the request and in the ``X-Correlation-Id`` response header, errors included;
+      Web Adapter forwards in ``x-amzn-lambda-context``, else a new id; an id given with other
+      characters than letters, digits and ``-_.:;=+/@`` or longer than 128 is replaced. It is
+      in every log line of the request and in the ``X-Correlation-Id`` response header, errors
+      included;
     - JSON logs carrying the correlation id, path, route template, method and cold start flag,
       and a ``Request completed`` line (status, latency) for every server error, or for every
-      request at ``POWERTOOLS_LOG_LEVEL=DEBUG``;
-    - CloudWatch metrics in EMF, written when the request ends: ``Requests``, ``Success`` (2xx)
-      or ``Failure``, ``Latency`` per route template (``GET /items/{item_id}``, never the raw
-      path), ``ColdStart`` once, and whatever the handler added to ``metrics``;
+      request at ``POWERTOOLS_LOG_LEVEL=DEBUG``. Every record stays one valid JSON line
+      whatever a client sent (``safe_logging.py``);
+    - CloudWatch metrics in one EMF document, written when the request ends: ``Requests``,
+      ``Success`` (2xx), ``Failure`` or ``Disconnected`` (the client left a stream), ``Latency``
+      per route template (``GET /items/{item_id}``, never the raw path), ``ColdStart`` once,
+      and whatever the handler added to ``metrics``: its metrics, dimensions and metadata
+      belong to its request only (``metrics.py``);
+    - limits (``limits.py``): a body larger than ``max_body_size`` bytes (``MAX_BODY_SIZE``
+      overrides it; 10 MiB by default, API Gateway's limit) is answered 413 while it is
+      read; a JSON body with a lone surrogate 400; a query parameter repeated where the route
+      takes one value 422;
     - a trace joined from the ``x-amzn-trace-id`` header that Lambda Web Adapter forwards, so
       the handler's subsegments are recorded, through ``tracing``: the OpenTelemetry SDK
       (``otel.py``; off Lambda, on only where an OTLP endpoint is configured) or the X-Ray
@@ -105,17 +117,24 @@ class Service:
     and no EMF document is written: there is no CloudWatch to read them locally.
     """
 
-    def __init__(self, name: str, tracing: TracingChoice = "opentelemetry") -> None:
+    def __init__(
+        self,
+        name: str,
+        tracing: TracingChoice = "opentelemetry",
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+    ) -> None:
         self.name = os.environ.get("POWERTOOLS_SERVICE_NAME") or name
         self.namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or name
         console = console_requested()
         self.logger = Logger(
             service=self.name,
             logger_handler=_StdoutHandler(),
-            logger_formatter=ConsoleFormatter() if console else None,
+            logger_formatter=ConsoleFormatter(json_serializer=dumps) if console else None,
+            json_serializer=dumps,
         )
         self.logger.addFilter(RequestLogFilter())
-        self.metrics = Metrics(namespace=self.namespace, service=self.name)
+        self.metrics = RequestMetrics(namespace=self.namespace, service=self.name)
+        self.max_body_size = body_size_limit(max_body_size)
         request_tracing = _request_tracing(tracing, self.name)
         self.tracer: Tracer = request_tracing.tracer
         self.app: FastAPI = _App(
@@ -126,9 +145,9 @@ class Service:
             service=self.name,
             namespace=self.namespace,
             logger=self.logger,
-            metrics=self.metrics,
             tracing=request_tracing,
             emit_metrics=not console,
+            max_body_size=self.max_body_size,
         )
         # Added last, so outermost: error responses written by the middleware above get CORS
         # headers too.

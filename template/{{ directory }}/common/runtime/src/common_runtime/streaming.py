@@ -1,13 +1,22 @@
-"""Streamed JSON Lines responses, typed in the OpenAPI document."""
+"""Streamed JSON Lines responses, typed in the OpenAPI document.
+
+A synchronous generator is iterated in the thread pool, one item at a time, so its blocking
+work never holds up other requests. When the client leaves before the end, the stream stops:
+a generator (synchronous or not) is closed, which runs its ``finally`` blocks, and nothing
+more is produced.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterable, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
+import anyio
 from pydantic import BaseModel
+from starlette.concurrency import iterate_in_threadpool
 from starlette.responses import StreamingResponse
+from starlette.types import Send
 
 
 class JsonStreamingResponse(StreamingResponse):
@@ -24,18 +33,43 @@ class JsonStreamingResponse(StreamingResponse):
         status_code: int = 200,
         headers: Mapping[str, str] | None = None,
     ) -> None:
+        self._lines_iterator = self._lines(content)
         super().__init__(
-            self._lines(content), status_code=status_code, headers=headers, media_type=None
+            self._lines_iterator, status_code=status_code, headers=headers, media_type=None
         )
 
+    async def stream_response(self, send: Send) -> None:
+        try:
+            await super().stream_response(send)
+        finally:
+            # Also when the stream was cancelled (the client left): close the content now,
+            # not whenever the garbage collector finds it.
+            with anyio.CancelScope(shield=True):
+                await self._lines_iterator.aclose()
+
     @staticmethod
-    async def _lines(content: AsyncIterable[Any] | Iterable[Any]) -> AsyncIterable[bytes]:
+    async def _lines(content: AsyncIterable[Any] | Iterable[Any]) -> AsyncGenerator[bytes]:
         if isinstance(content, AsyncIterable):
-            async for item in content:
-                yield JsonStreamingResponse._line(item)
-        else:
+            try:
+                async for item in content:
+                    yield JsonStreamingResponse._line(item)
+            finally:
+                aclose = getattr(content, "aclose", None)
+                if aclose is not None:
+                    with anyio.CancelScope(shield=True):
+                        await aclose()
+        elif isinstance(content, Sequence):  # already in memory: nothing to wait for
             for item in content:
                 yield JsonStreamingResponse._line(item)
+        else:
+            try:
+                async for item in iterate_in_threadpool(content):
+                    yield JsonStreamingResponse._line(item)
+            finally:
+                close = getattr(content, "close", None)
+                if close is not None:  # its finally blocks may block too: in the pool
+                    with anyio.CancelScope(shield=True):
+                        await anyio.to_thread.run_sync(close)
 
     @staticmethod
     def _line(item: Any) -> bytes:
