@@ -8,7 +8,12 @@ content differs from what the previous template version generated hold the user'
 are put back (unchanged from ``HEAD``) and listed, so the user decides what to do with them.
 
 Then the files that the releases crossed by this update moved are moved (``migrations.py``),
-and the user is told only what is left to do.
+and the update's result is put in git's index so that ``git commit -a`` records all of it:
+Copier only updates a tree without untracked files, so every untracked file now is one the
+update wrote (conflict leftovers, ``*.rej`` and ``*.orig``, stay untracked for the user to see),
+and a file an earlier migration step removed from the index (``ownership_layout.py``) that the
+new release writes again is tracked again instead of staying staged for deletion. The user is
+told only what is left to do.
 
 Usage (from copier.yml): ``python keep_edits.py <template clone> <answers file>``, run in the
 destination repository.
@@ -96,6 +101,28 @@ def keep_edited(template: str, answers_file: str) -> list[str]:
     return kept
 
 
+#: Leftovers of a conflict, never staged: the user must see and resolve them.
+LEFTOVERS = (".rej", ".orig")
+
+
+def track_update() -> list[str]:
+    """Put the update's files in the index; return the paths newly added to it.
+
+    A path staged for deletion but present in the working tree gets its ``HEAD`` entry back
+    (the working tree's content is then an ordinary change for ``git commit -a``); an untracked
+    file, which only the update can have written, is added.
+    """
+    staged_deleted = _git("diff", "--cached", "--name-only", "--diff-filter=D", "-z")
+    back = [path for path in staged_deleted.split("\0") if path and Path(path).is_file()]
+    if back:
+        _git("reset", "--quiet", "--", *back)
+    untracked = _git("ls-files", "--others", "--exclude-standard", "-z").split("\0")
+    new = [path for path in untracked if path and not path.endswith(LEFTOVERS)]
+    if new:
+        _git("add", "--", *new)
+    return new
+
+
 def current_answers(answers_file: str) -> dict[str, Any]:
     """The answers the update just recorded."""
     data = yaml.safe_load(Path(answers_file).read_text(encoding="utf-8"))
@@ -133,6 +160,7 @@ def main(argv: list[str]) -> int:
     outcome = apply_moves(crossed(before.get("_commit"), after.get("_commit")), after)
     for old, new in outcome.moved:
         print(f"Moved {old} to {new} (with your changes)", file=sys.stderr)
+    track_update()
     message = report(kept, outcome)
     if message:
         print(message, file=sys.stderr)
