@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 from migrations import Outcome, apply_moves, crossed
+from naming import owns_repository, planned_files
 
 
 def _git(*args: str) -> str:
@@ -129,7 +130,22 @@ def current_answers(answers_file: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def report(kept: list[str], outcome: Outcome) -> str:
+def deleted_managed(template: str, answers_file: str, answers: dict[str, Any]) -> list[str]:
+    """Files the template writes for these answers that are missing after the update.
+
+    Copier keeps deleted a file the user deleted (it is not at ``HEAD`` but the previous
+    version rendered it); every other file of the new version is written, so a planned file
+    that is missing now is one the user deleted.
+    """
+    planned = planned_files(template, answers, answers_file)
+    if not owns_repository(answers_file):
+        from ownership_layout import owned_by  # imports this module: only when needed
+
+        planned = {rel for rel in planned if owned_by(answers, rel)}
+    return sorted(rel for rel in planned if not Path(rel).exists())
+
+
+def report(kept: list[str], outcome: Outcome, deleted: tuple[str, ...] | list[str] = ()) -> str:
     """What the user must do, and nothing else: empty when there is nothing to do."""
     moved = {old for old, _ in outcome.moved}
     beside = {old: new for old, new in outcome.kept_beside}
@@ -149,6 +165,17 @@ def report(kept: list[str], outcome: Outcome) -> str:
         )
         lines += [f"  {old} (its new path: {new})" for old, new in beside.items()]
         lines.append("Merge each into the file at its new path, then delete it (git rm).")
+    if deleted:
+        lines.append(
+            "The template manages these files, which were deleted in this repository; the "
+            "update leaves them deleted:"
+        )
+        lines += [f"  {path}" for path in deleted]
+        lines.append(
+            "Nothing to do if that was on purpose. To get one back, restore it from git and "
+            "commit it; the next `copier update` brings it up to date:\n"
+            "  git checkout $(git rev-list -n 1 HEAD -- <path>)~1 -- <path>"
+        )
     return "\n".join(lines)
 
 
@@ -161,7 +188,8 @@ def main(argv: list[str]) -> int:
     for old, new in outcome.moved:
         print(f"Moved {old} to {new} (with your changes)", file=sys.stderr)
     track_update()
-    message = report(kept, outcome)
+    deleted = deleted_managed(template, answers_file, after)
+    message = report(kept, outcome, deleted)
     if message:
         print(message, file=sys.stderr)
     return 0
