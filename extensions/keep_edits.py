@@ -145,7 +145,20 @@ def deleted_managed(template: str, answers_file: str, answers: dict[str, Any]) -
     return sorted(rel for rel in planned if not Path(rel).exists())
 
 
-def report(kept: list[str], outcome: Outcome, deleted: tuple[str, ...] | list[str] = ()) -> str:
+def restore_command(answers_file: str, answers: dict[str, Any]) -> str:
+    """The command that renders the template as ``answers`` record it, into a new folder."""
+    return (
+        f"copier copy --trust --defaults --skip-tasks --data-file {answers_file} "
+        f"--vcs-ref {answers.get('_commit')} {answers.get('_src_path')} <new-folder>"
+    )
+
+
+def report(
+    kept: list[str],
+    outcome: Outcome,
+    deleted: tuple[str, ...] | list[str] = (),
+    restore: str = "",
+) -> str:
     """What the user must do, and nothing else: empty when there is nothing to do."""
     moved = {old for old, _ in outcome.moved}
     beside = {old: new for old, new in outcome.kept_beside}
@@ -172,9 +185,9 @@ def report(kept: list[str], outcome: Outcome, deleted: tuple[str, ...] | list[st
         )
         lines += [f"  {path}" for path in deleted]
         lines.append(
-            "Nothing to do if that was on purpose. To get one back, restore it from git and "
-            "commit it; the next `copier update` brings it up to date:\n"
-            "  git checkout $(git rev-list -n 1 HEAD -- <path>)~1 -- <path>"
+            "Nothing to do if that was on purpose. To get one back as this release writes it, "
+            "render the template with this API's answers into a new folder and copy it from "
+            f"there:\n  {restore}\n  cp <new-folder>/<path> <path>"
         )
     return "\n".join(lines)
 
@@ -189,7 +202,7 @@ def main(argv: list[str]) -> int:
         print(f"Moved {old} to {new} (with your changes)", file=sys.stderr)
     track_update()
     deleted = deleted_managed(template, answers_file, after)
-    message = report(kept, outcome, deleted)
+    message = report(kept, outcome, deleted, restore_command(answers_file, after))
     if message:
         print(message, file=sys.stderr)
     return 0
