@@ -117,7 +117,7 @@ def track_update() -> list[str]:
     (the working tree's content is then an ordinary change for ``git commit -a``); an untracked
     file, which only the update can have written, is added.
     """
-    staged_deleted = _git("diff", "--cached", "--name-only", "--diff-filter=D", "-z")
+    staged_deleted = _git("diff", "--cached", "--name-only", "--relative", "--diff-filter=D", "-z")
     back = [path for path in staged_deleted.split("\0") if path and Path(path).is_file()]
     if back:
         _git("reset", "--quiet", "--", *back)
