@@ -346,7 +346,12 @@ def test_an_update_from_every_release_is_committed_whole_and_keeps_every_edit(
     (project / main_py).write_text((project / main_py).read_text() + ROUTE)
     edits.lines[main_py] = "def our_health() -> dict[str, str]:"
     edits.insert_under_title("README.md")
-    edits.append(SHARED_EDIT[iac])
+    shared = SHARED_EDIT[iac]
+    line = f"# our own line in {shared}"
+    # After two blank lines, as the project's formatter wants a comment after a definition.
+    text = (project / shared).read_text().rstrip("\n")
+    (project / shared).write_text(f"{text}\n\n\n{line}\n")
+    edits.lines[shared] = line
     commit(project, "Our own changes")
 
     for answers_file in answers_files:
@@ -388,7 +393,7 @@ class SampleDependentTest(UserWarning):
 #: The template's client test that calls the API's sample routes: an old release's sample
 #: `get_item` answers 400 to a negative id where the new sample's validation answers 422.
 SAMPLE_DEPENDENT = (
-    "-client/tests/test_client.py::test_the_async_client_calls_the_app_and_reads_the_stream"  # noqa: E501
+    "-client/tests/test_client.py::test_the_async_client_calls_the_app_and_reads_the_stream"
 )
 
 
