@@ -6,7 +6,11 @@ clean git tree) work at once. A destination already inside a git repository is l
 user commits there when they choose. A failure here never fails the copy: the files are
 written, and the message says what to run instead.
 
-Usage: ``python git_init.py [project folder]`` (default: the current folder).
+The first commit holds the files the template wrote and nothing else: a file that was in the
+folder before the copy (a ``.env``, notes, anything of the user's) stays untracked, and is
+named so that the user commits it on purpose or not at all.
+
+Usage: ``python git_init.py <template root> <answers file>``, run in the destination folder.
 """
 
 from __future__ import annotations
@@ -16,6 +20,10 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import yaml
+from naming import planned_files
 
 #: Used for the initial commit only when git has no identity of the user's.
 FALLBACK_NAME = "copier-fastapi-lambda"
@@ -49,9 +57,24 @@ def fallback_identity(git: str, project: Path) -> list[str]:
     return options
 
 
+def generated_files(project: Path, template: str, answers_file: str) -> list[str]:
+    """The files of ``project`` that the copy wrote: those the template plans for its answers."""
+    recorded = yaml.safe_load((project / answers_file).read_text(encoding="utf-8"))
+    answers: dict[str, Any] = recorded if isinstance(recorded, dict) else {}
+    planned = planned_files(template, answers, answers_file)
+    return sorted(rel for rel in planned if (project / rel).is_file())
+
+
+def untracked(git: str, project: Path) -> list[str]:
+    """Files git would list as untracked (not ignored)."""
+    listed = _git(git, project, "ls-files", "--others", "--exclude-standard", "-z").stdout
+    return [name for name in listed.split("\0") if name]
+
+
 def main(argv: list[str]) -> int:
     """Initialise and commit; print what happened when it is not the ordinary case."""
-    project = Path(argv[1] if len(argv) > 1 else ".").resolve()
+    template, answers_file = argv[1], argv[2]
+    project = Path().resolve()
     git = shutil.which("git")
     if git is None:
         print("git is not installed: run `git init` and commit the project yourself.")
@@ -59,9 +82,10 @@ def main(argv: list[str]) -> int:
     if inside_repository(git, project):
         return 0
     identity = fallback_identity(git, project)
+    generated = generated_files(project, template, answers_file)
     for args in (
         ("init", "--quiet"),
-        ("add", "--all"),
+        ("add", "--", *generated),
         (*identity, "commit", "--quiet", "--no-verify", "-m", COMMIT_MESSAGE),
     ):
         result = _git(git, project, *args)
@@ -72,6 +96,12 @@ def main(argv: list[str]) -> int:
                 file=sys.stderr,
             )
             return 0
+    others = untracked(git, project)
+    if others:
+        print(
+            "Not committed, because the copy did not write them (commit what you mean to "
+            "share, never secrets):\n" + "\n".join(f"  {name}" for name in others)
+        )
     if identity:
         print(
             f"The initial commit's author is '{FALLBACK_NAME}' because git has no identity of "

@@ -11,17 +11,21 @@ questions are still being asked, when later answers are undefined.
 
 from __future__ import annotations
 
+import itertools
 import keyword
 import re
 import subprocess
 import sys
 import unicodedata
+from collections.abc import Mapping
+from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
-from jinja2 import Environment, Undefined
+from jinja2 import Environment, Template, Undefined, pass_context
 from jinja2.ext import Extension
+from jinja2.runtime import Context
 
 #: Longest API name accepted: AWS names built from it (``<api-name>-<suffix>``) must stay
 #: within the 64 characters of Lambda function and IAM role names.
@@ -395,6 +399,100 @@ def sibling_error(api_name: Any, module_name: Any, dst_path: Any, answers_file: 
     return ""
 
 
+#: Where the generated tree lives in the template (copier.yml's ``_subdirectory``), and the
+#: suffix of the files it renders (``_templates_suffix``).
+TEMPLATE_SUBDIRECTORY = "template"
+TEMPLATE_SUFFIX = ".jinja"
+
+#: Answers that choose which files are written (conditional names), with Copier's fallbacks
+#: when a later question is not answered yet: every choice is then taken into account.
+_PATH_CHOICES = ("iac_provider", "compute_type", "integration_pattern", "auth")
+
+
+@cache
+def _path_template(part: str) -> Template:
+    return Environment(keep_trailing_newline=True).from_string(part)
+
+
+def _question_choices(src_path: Path, question: str) -> list[str]:
+    config = yaml.safe_load((src_path / "copier.yml").read_text(encoding="utf-8"))
+    choices = config.get(question, {}).get("choices", [])
+    return [str(c) for c in (choices.values() if isinstance(choices, dict) else choices)]
+
+
+def planned_files(src_path: Any, answers: Mapping[str, Any], answers_file: Any = None) -> set[str]:
+    """The files (relative POSIX paths) a copy of the template at ``src_path`` writes.
+
+    Paths are rendered as Copier renders them, from the answers given; an answer that chooses
+    files but is not given yet counts with each of its choices (the union of what could be
+    written), ``directory`` with its default and the API's names with their derivations.
+    """
+    root = Path(str(src_path))
+    given = {key: value for key, value in answers.items() if _given(value) is not None}
+    name = given.get("name", "")
+    given.setdefault("directory", "packages")
+    given.setdefault("api_name", kebab(name))
+    given.setdefault("module_name", snake(given["api_name"]))
+    given["_copier_conf"] = {"answers_file": str(answers_file or REPOSITORY_ANSWERS)}
+    open_choices = [q for q in _PATH_CHOICES if q not in given]
+    sources = [
+        path.relative_to(root / TEMPLATE_SUBDIRECTORY)
+        for path in sorted((root / TEMPLATE_SUBDIRECTORY).rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    ]
+    planned: set[str] = set()
+    for values in itertools.product(*(_question_choices(root, q) for q in open_choices)):
+        context = {**given, **dict(zip(open_choices, values, strict=True))}
+        for source in sources:
+            parts = [_path_template(part).render(context) for part in source.parts]
+            if all(parts):
+                rel = "/".join(parts)
+                planned.add(rel.removesuffix(TEMPLATE_SUFFIX))
+    return planned
+
+
+#: Destinations whose replaced files were already named (a validator may run more than once).
+_REPORTED: set[str] = set()
+
+
+@pass_context
+def destination_error(context: Context) -> str:
+    """Why the first copy cannot write into its destination, or ``""``.
+
+    A repository's first copy refuses, before anything is written, a destination that already
+    holds a file the template would write: Copier would otherwise overwrite it (its prompt
+    defaults to yes). With ``--overwrite`` it is allowed, and the files it replaces are named.
+    Updates, added APIs (they render their own files only, checked by ``sibling_error``) and
+    an empty or new destination pass.
+    """
+    conf = context.get("_copier_conf") or {}
+    dst_path, answers_file = conf.get("dst_path"), conf.get("answers_file")
+    if not dst_path or not owns_repository(answers_file):
+        return ""
+    dst = Path(str(dst_path))
+    if not dst.is_dir() or recorded_answers(dst, answers_file) or _is_empty_folder(dst):
+        return ""
+    answers = {key: context.get(key) for key in ("name", "directory", "api_name", "module_name",
+                                                 *_PATH_CHOICES)}  # fmt: skip
+    existing = sorted(
+        rel
+        for rel in planned_files(conf.get("src_path"), answers, answers_file)
+        if (dst / rel).exists() or (dst / rel).is_symlink()
+    )
+    if not existing:
+        return ""
+    listed = "".join(f"\n  {rel}" for rel in existing)
+    if conf.get("overwrite"):
+        if str(dst) not in _REPORTED:
+            _REPORTED.add(str(dst))
+            print(f"--overwrite: the copy replaces these files of yours:{listed}", file=sys.stderr)
+        return ""
+    return (
+        f"{dst} already holds files this template writes; nothing was written. Copy into a new "
+        f"or empty folder, move these files away, or pass --overwrite to replace them:{listed}"
+    )
+
+
 def _is_empty_folder(path: Any) -> bool:
     folder = Path(str(path or ""))
     return folder.is_dir() and not any(folder.iterdir())
@@ -550,3 +648,4 @@ class NamingExtension(Extension):
         environment.globals["template_version_error"] = template_version_error
         environment.globals["repository_answer"] = repository_answer
         environment.globals["inherited_error"] = inherited_error
+        environment.globals["destination_error"] = destination_error

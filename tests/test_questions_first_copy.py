@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pexpect
 import pytest
+import yaml
 from conftest import TEMPLATE_ROOT, render, tool_env
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "extensions"))
 
 import git_init
+from naming import planned_files
 
 COPIER = Path(sys.executable).parent / "copier"
 
@@ -146,9 +148,11 @@ def test_the_initial_commit_uses_the_users_identity_or_a_fallback(
     project = tmp_path / "project"
     project.mkdir()
     (project / "README.md").write_text("# project\n")
+    (project / ".copier-answers.yml").write_text("name: order-service\n")
     env = _isolated_git_env(home)
     result = subprocess.run(
-        [sys.executable, str(TEMPLATE_ROOT / "extensions" / "git_init.py")],
+        [sys.executable, str(TEMPLATE_ROOT / "extensions" / "git_init.py"), str(TEMPLATE_ROOT),
+         ".copier-answers.yml"],
         cwd=project, env=env, capture_output=True, text=True, check=True,
     )  # fmt: skip
     author = subprocess.run(
@@ -179,3 +183,103 @@ def test_a_refused_data_answer_ends_copiers_output_with_the_line_the_readme_show
     assert result.returncode != 0
     assert result.stderr.strip().splitlines()[-1] == shown[0]
     assert not (tmp_path / "project").exists() or not any((tmp_path / "project").iterdir())
+
+
+# --- a destination that already holds files ---------------------------------------------------
+
+SECRET = "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"
+
+
+def _users_folder(folder: Path) -> dict[str, bytes]:
+    """A folder holding a user's README, secrets and notes; returns its files' contents."""
+    folder.mkdir()
+    (folder / "README.md").write_text("# Our notes, not a template's\n")
+    (folder / ".env").write_text(SECRET)
+    (folder / "notes.txt").write_text("ours\n")
+    return _contents(folder)
+
+
+def _contents(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in folder.rglob("*")
+        if p.is_file() and ".git" not in p.relative_to(folder).parts
+    }
+
+
+def _copy(dst: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    """``copier copy`` as a script runs it: no terminal, answers on the command line."""
+    return subprocess.run(
+        [str(COPIER), "copy", "--trust", "--vcs-ref", "HEAD", "--defaults", "--data",
+         "name=my-api", *options, str(TEMPLATE_ROOT), str(dst)],
+        env=tool_env(), capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def test_a_copy_into_a_folder_holding_a_file_it_would_write_refuses_before_writing(
+    tmp_path: Path,
+) -> None:
+    dst = tmp_path / "project"
+    before = _users_folder(dst)
+    result = _copy(dst)
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()
+    assert "already holds files this template writes; nothing was written" in result.stderr
+    assert last[-1].strip() == "README.md", last[-3:]
+    assert _contents(dst) == before
+    assert not (dst / ".git").exists()
+
+
+def test_overwrite_names_what_it_replaced_and_commits_only_what_it_wrote(tmp_path: Path) -> None:
+    dst = tmp_path / "project"
+    before = _users_folder(dst)
+    result = _copy(dst, "--overwrite")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "the copy replaces these files of yours:\n  README.md\n" in result.stderr
+    after = _contents(dst)
+    assert after[".env"] == before[".env"]
+    assert after["notes.txt"] == before["notes.txt"]
+    assert after["README.md"] != before["README.md"]
+    committed = set(_git(dst, "ls-files").splitlines())
+    assert ".env" not in committed
+    assert "notes.txt" not in committed
+    assert "README.md" in committed
+    assert committed == set(after) - {".env", "notes.txt"}
+    assert _git(dst, "status", "--porcelain").splitlines() == ["?? notes.txt"]
+    assert "Not committed, because the copy did not write them" in result.stdout
+    assert "  notes.txt" in result.stdout.splitlines()
+    assert SECRET.strip() not in _git(dst, "log", "-p", "--all")
+
+
+def test_a_folder_of_the_users_files_that_the_template_does_not_write_is_copied_into(
+    tmp_path: Path,
+) -> None:
+    dst = tmp_path / "project"
+    dst.mkdir()
+    (dst / ".env").write_text(SECRET)
+    (dst / ".env.local").write_text(SECRET)
+    (dst / ".env.example").write_text("AWS_REGION=eu-west-1\n")
+    result = _copy(dst)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (dst / ".env").read_text() == SECRET
+    committed = set(_git(dst, "ls-files").splitlines())
+    assert not {".env", ".env.local", ".env.example"} & committed
+    # Secrets are ignored; an example file is not, so it can be committed on purpose.
+    assert _git(dst, "status", "--porcelain").splitlines() == ["?? .env.example"]
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {"iac_provider": "CDK"},
+        {"iac_provider": "Terraform", "compute_type": "ServerlessApiGatewayHttpApi",
+         "integration_pattern": "shared", "auth": "Cognito", "directory": "services/apis"},
+    ],
+    ids=["cdk-defaults", "terraform-http-shared-cognito-directory"],
+)  # fmt: skip
+def test_the_files_a_copy_plans_are_the_files_it_writes(
+    tmp_path: Path, answers: dict[str, str]
+) -> None:
+    dst = render(tmp_path / "project", {"name": "Payments API v2", **answers}, skip_tasks=True)
+    recorded = yaml.safe_load((dst / ".copier-answers.yml").read_text())
+    assert planned_files(TEMPLATE_ROOT, recorded) == set(_contents(dst))

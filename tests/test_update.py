@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 import shutil
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -331,3 +332,51 @@ def test_the_updated_project_still_passes_its_tests(template_clone: Path, tmp_pa
     assert " passed" in result.stdout
     run(["uv", "run", "ruff", "check", "--no-cache", "."], project)
     run(["uv", "run", "mypy", "--no-incremental", str(SERVICE)], project)
+
+
+def test_an_update_names_the_managed_files_the_user_deleted_and_how_to_get_them_back(
+    template_clone: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    project = generate(template_clone, tmp_path / "project", {}, ref=OLD_RELEASE)
+    run_sh = f"{SERVICE}/run.sh"
+    git(project, "rm", "--quiet", run_sh)
+    commit(project, "We serve the API another way")
+    capfd.readouterr()
+
+    update(project)
+
+    said = capfd.readouterr().err
+    assert not (project / run_sh).exists(), "a file the user deleted came back"
+    lines = said.splitlines()
+    assert "the update leaves them deleted:" in said
+    assert f"  {run_sh}" in lines
+    command = next(line.strip() for line in lines if line.strip().startswith("copier copy"))
+    # The command given renders this release's file, as the answers record it.
+    folder = tmp_path / "restore"
+    run([str(Path(sys.executable).parent / "copier"), *command.split()[1:-1], str(folder)],
+        project)  # fmt: skip
+    fresh = rendered(template_clone, tmp_path / "fresh", {"tracing": "xray-sdk"}, "HEAD")
+    assert (folder / run_sh).read_bytes() == (fresh / run_sh).read_bytes()
+
+
+def test_after_an_update_and_commit_all_nothing_is_left_outside_git(
+    template_clone: Path, tmp_path: Path
+) -> None:
+    """A Terraform repository of two APIs from the oldest release: `git commit -a` records the
+    whole update, the core module of the second API included."""
+    answers = {"iac_provider": "Terraform"}
+    project = generate(template_clone, tmp_path / "project", answers, ref=OLD_RELEASE)
+    second = ".copier-answers.payments.yml"
+    generate(template_clone, project, {**answers, "name": "payments",
+             "compute_type": "ServerlessApiGatewayHttpApi"}, ref=OLD_RELEASE,
+             answers_file=second, overwrite=True)  # fmt: skip
+    for answers_file in (".copier-answers.yml", second):
+        update(project, answers_file=answers_file)
+        git(project, "commit", "--quiet", "-a", "-m", f"Update {answers_file}")
+        assert git(project, "status", "--porcelain", "--untracked-files=all") == ""
+    core = f"{D}/common/terraform/src/core/api/http-api"
+    tracked = git(project, "ls-files", core).split()
+    assert f"{core}/http-api.tf" in tracked
+    assert set(tracked) == {
+        p.relative_to(project).as_posix() for p in (project / core).rglob("*") if p.is_file()
+    }

@@ -9,6 +9,11 @@ APIs (one REST, one HTTP) is also installed, tested and synthesized after its up
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
+import subprocess
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +21,15 @@ from pathlib import Path
 import copier
 import pytest
 import yaml
-from conftest import run, tool_env
+from conftest import TEMPLATE_ROOT, run, tool_env
 from template_repo import git
+from test_terraform import (
+    UnvalidatedTerraform,
+    mirrored_aws_versions,
+    prepare_for_provider,
+    terraform_validate,
+    tf_env,
+)
 from test_update import commit, generate, leftovers, template_clone, update
 
 __all__ = ["template_clone"]  # the session fixture, shared with test_update.py
@@ -279,3 +291,150 @@ def test_two_updated_apis_pass_their_tests_and_synthesize(edited_two_apis: Edits
     template = json.loads((outdir / "Apis.template.json").read_text())
     kinds = {r["Type"] for r in template["Resources"].values()}
     assert {"AWS::ApiGateway::RestApi", "AWS::ApiGatewayV2::Api"} <= kinds
+
+
+# --- from every release to this one, committed with `git commit -a` ---------------------------
+
+
+def releases() -> list[str]:
+    """The releases CHANGELOG.md lists (each has its tag), oldest first."""
+    text = (TEMPLATE_ROOT / "CHANGELOG.md").read_text()
+    found = re.findall(r"^## (v\d+\.\d+\.\d+)\s*$", text, re.MULTILINE)
+    return sorted(found, key=lambda tag: tuple(int(part) for part in tag[1:].split(".")))
+
+
+RELEASES = releases()
+IAC_TOOLS = ("CDK", "Terraform")
+SHAPES = ("one-api", "two-apis")
+#: Scenarios whose fresh clone runs the project's whole `poe check` (the others run its
+#: formatting and lint checks): the oldest release, two APIs, for each IaC tool.
+FULL_CHECK = {(RELEASES[0], iac, "two-apis") for iac in IAC_TOOLS}
+#: A route of the user's own, appended to the API's main.py.
+ROUTE = (
+    '\n\n@app.get("/our-health")\ndef our_health() -> dict[str, str]:\n'
+    '    """Ours."""\n    return {"status": "ok"}\n'
+)
+#: A shared file of the repository the user edits, per IaC tool.
+SHARED_EDIT = {"CDK": f"{D}/infra/src/infra/stack.py", "Terraform": f"{D}/infra/variables.tf"}
+
+
+def scenario_id(scenario: tuple[str, str, str]) -> str:
+    return "-".join(part.lower() for part in scenario)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "scenario",
+    [(r, i, s) for r in RELEASES for i in IAC_TOOLS for s in SHAPES],
+    ids=scenario_id,
+)
+def test_an_update_from_every_release_is_committed_whole_and_keeps_every_edit(
+    template_clone: Path, tmp_path: Path, scenario: tuple[str, str, str]
+) -> None:
+    release, iac, shape = scenario
+    assert release in git(template_clone, "tag", "--list").split()
+    project = tmp_path / "repo"
+    generate(template_clone, project, {"name": "orders", "iac_provider": iac}, ref=release)
+    answers_files = [".copier-answers.yml"]
+    if shape == "two-apis":
+        generate(template_clone, project,
+                 {"name": "payments", "iac_provider": iac, "compute_type": HTTP, "auth": "Cognito"},
+                 ref=release, answers_file=SECOND, overwrite=True)  # fmt: skip
+        answers_files.append(SECOND)
+    edits = Edits(project)
+    main_py = f"{D}/orders/orders/main.py"
+    (project / main_py).write_text((project / main_py).read_text() + ROUTE)
+    edits.lines[main_py] = "def our_health() -> dict[str, str]:"
+    edits.insert_under_title("README.md")
+    shared = SHARED_EDIT[iac]
+    line = f"# our own line in {shared}"
+    # After two blank lines, as the project's formatter wants a comment after a definition.
+    text = (project / shared).read_text().rstrip("\n")
+    (project / shared).write_text(f"{text}\n\n\n{line}\n")
+    edits.lines[shared] = line
+    commit(project, "Our own changes")
+
+    for answers_file in answers_files:
+        update(project, answers_file=answers_file)
+        git(project, "commit", "--quiet", "--all", "--allow-empty", "-m", f"Update {answers_file}")
+        outside = git(project, "status", "--porcelain", "--untracked-files=all")
+        assert outside == "", f"left outside git after updating {answers_file}:\n{outside}"
+    edits.assert_kept()
+    assert not leftovers(project), "conflicts where only one side changed lines"
+    for answers_file in answers_files:
+        assert recorded(project, answers_file)["_commit"] != release
+
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "--quiet", str(project), str(clone))
+    assert files_of(clone, ".").keys() - {".git"} >= files_of(project, D).keys()
+    if (release, iac, shape) not in FULL_CHECK:
+        # The formatting and lint checks of the project (the same ruff series it pins).
+        run(["ruff", "check", "--no-cache", "."], clone)
+        run(["ruff", "format", "--check", "--no-cache", "."], clone)
+        if iac == "Terraform":
+            run(["terraform", "fmt", "-check", "-recursive", D], clone)
+        return
+    run(["uv", "sync"], clone, timeout=900)
+    poe = ["uv", "run", "--no-sync", "poe"]
+    run([*poe, "lint"], clone, timeout=1800)
+    tests_of_the_project(clone, release)
+    if iac == "CDK":
+        run([*poe, "synth"], clone, timeout=900)
+        return
+    run([*poe, "build"], clone, timeout=900)
+    run(["terraform", "fmt", "-check", "-recursive", D], clone)
+    terraform_checks(clone, tmp_path)
+
+
+class SampleDependentTest(UserWarning):
+    """A test the template owns failed only because it calls the user's (old sample) routes."""
+
+
+#: The template's client test that calls the API's sample routes: an old release's sample
+#: `get_item` answers 400 to a negative id where the new sample's validation answers 422.
+SAMPLE_DEPENDENT = (
+    "-client/tests/test_client.py::test_the_async_client_calls_the_app_and_reads_the_stream"
+)
+
+
+def tests_of_the_project(clone: Path, release: str) -> None:
+    """`poe test`; the only failure allowed is the template's client test that depends on the
+    user's routes, when the old sample's 400 is what it meets (it is reported, not hidden)."""
+    result = subprocess.run(
+        ["uv", "run", "--no-sync", "poe", "test"],
+        cwd=clone, env=tool_env(), capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    if result.returncode == 0:
+        assert " passed" in result.stdout
+        return
+    failed = re.findall(r"^FAILED (\S+)", result.stdout, re.MULTILINE)
+    assert failed, output[-6000:]
+    assert all(name.endswith(SAMPLE_DEPENDENT) for name in failed), output[-6000:]
+    assert "raise HTTPException(status_code=400" in output, output[-6000:]
+    warnings.warn(
+        SampleDependentTest(
+            f"from {release}: {', '.join(failed)} expects 422 from the user's get_item, which "
+            "the sample of that release answers with 400"
+        ),
+        stacklevel=2,
+    )
+
+
+def terraform_checks(clone: Path, tmp_path: Path) -> None:
+    """`poe validate` and `poe tftest` on a copy adapted to the mirrored provider."""
+    mirror = Path(os.environ.get("TF_PROVIDER_MIRROR", ""))
+    assert mirrored_aws_versions(mirror), "TF_PROVIDER_MIRROR names no hashicorp/aws mirror"
+    tree = tmp_path / "copy"
+    shutil.copytree(clone / D, tree / D, ignore=shutil.ignore_patterns(".venv", ".terraform"))
+    notes = prepare_for_provider(tree, mirrored_aws_versions(mirror)[-1])
+    if notes:
+        warnings.warn(UnvalidatedTerraform(f"updated repository: {notes[0]}"), stacklevel=2)
+    terraform_validate(tree / D / "infra", tmp_path)
+    env = tf_env(tmp_path)
+    configs = sorted((tree / D / "common" / "terraform" / "src").glob("*/*/*/"))
+    for config in [*configs, tree / D / "infra"]:
+        if (config / "tests").is_dir():
+            run(["terraform", "init", "-backend=false", "-input=false", "-no-color"], config,
+                env=env)  # fmt: skip
+            run(["terraform", "test", "-no-color"], config, env=env, timeout=900)
