@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from common_runtime import snapstart
 from common_runtime.correlation import correlation_id
 from common_runtime.metrics import record_request
 from common_runtime.request import Request, current_request
@@ -61,6 +62,11 @@ class ObservabilityMiddleware:
         self.metrics = metrics
         self.tracing = tracing
         self.emit_metrics = emit_metrics
+        self._cold_start = True
+        # A SnapStart restore starts a new environment: its first request is the cold start.
+        snapstart.register_after_restore(self._restored)
+
+    def _restored(self) -> None:
         self._cold_start = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
