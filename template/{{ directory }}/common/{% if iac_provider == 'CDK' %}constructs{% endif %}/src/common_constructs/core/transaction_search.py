@@ -66,4 +66,4 @@ class TransactionSearch(Construct):
         self.config = xray.CfnTransactionSearchConfig(
             self, "Config", indexing_percentage=indexing_percentage
         )
-        self.config.add_dependency(self.policy)
+        self.config.node.add_dependency(self.policy)
