@@ -47,6 +47,13 @@ class AdapterEndpoints:
         self.app = app
         self.logger = logger
         self.paths = adapter_paths(os.environ)
+        self.done = {
+            path: "Ready for the SnapStart snapshot"
+            if hook is snapstart.before_checkpoint
+            else "Restored from a SnapStart snapshot"
+            for path, hook in self.paths.items()
+            if hook is not None
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path") if scope["type"] == "http" else None
@@ -66,6 +73,7 @@ class AdapterEndpoints:
             self.logger.exception("SnapStart hook failed", extra={"path": path})
             await _answer(send, 500, b'{"detail":"SnapStart hook failed"}')
             return
+        self.logger.info(self.done[path])
         await _answer(send, 204, b"")
 
 

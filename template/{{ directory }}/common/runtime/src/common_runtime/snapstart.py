@@ -26,7 +26,6 @@ Register your own, e.g. to reconnect a database pool::
 
 from __future__ import annotations
 
-import logging
 import random
 import sys
 import threading
@@ -34,7 +33,6 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-_logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _before_checkpoint: list[Callable[[], Callable[[], Any] | None]] = []
 _after_restore: list[Callable[[], Callable[[], Any] | None]] = []
@@ -85,4 +83,3 @@ def after_restore() -> None:
     if boto3 is not None:
         setattr(boto3, "DEFAULT_SESSION", None)  # noqa: B010 (not typed in every version)
     _run(_after_restore)
-    _logger.info("Restored from a SnapStart snapshot")
