@@ -230,10 +230,11 @@ def test_a_datagram_that_cannot_be_sent_is_dropped_and_counted_not_waited_on() -
     from common_runtime.otel_sdk import UdpSpanExporter
 
     exporter = UdpSpanExporter(("127.0.0.1", 0))  # the kernel refuses it at once
+    spans = _spans_of([10, 10])
     started = time.perf_counter()
     for _ in range(100):
-        exporter.export(_spans_of([10, 10]))
-    assert time.perf_counter() - started < 1
+        exporter.export(spans)
+    assert time.perf_counter() - started < 1  # encoding only: about 10 ms unloaded
     assert (exporter.dropped_spans, exporter.sent_datagrams) == (200, 0)
 
 

@@ -7,10 +7,10 @@ import pkgutil
 from typing import Any
 
 from aws_cdk import Stack
-from common_constructs.core.transaction_search import TransactionSearch
 from constructs import Construct
 
 import infra.apis
+from common_constructs.core.transaction_search import TransactionSearch
 
 
 class ApisStack(Stack):

@@ -11,6 +11,7 @@ from constructs import Construct
 
 from common_constructs.core.facts import lambda_web_adapter_layer_arn
 
+
 @dataclass(frozen=True)
 class ServiceBundle:
     """The API's Lambda code and the runtime it targets."""
