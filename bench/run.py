@@ -444,13 +444,14 @@ compileall.compile_dir(
 """
 
 
-def cold_import_seconds(python: str, module: str, folder: Path) -> float:
-    """Seconds to import ``module`` from ``folder`` alone, as on Lambda: a fresh interpreter,
-    no site-packages but the folder, nothing written back (the code folder is read-only)."""
+def cold_import_seconds(python: str, module: str, folder: Path, runtime: Path) -> float:
+    """Seconds to import ``module`` from ``folder``, as on Lambda: a fresh interpreter, no
+    site-packages but the folder and what the Lambda runtime provides (``runtime``: boto3 and
+    its dependencies, precompiled), nothing written back (the code folder is read-only)."""
     code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
     env = {
         **lambda_env(folder),
-        "PYTHONPATH": str(folder),
+        "PYTHONPATH": os.pathsep.join([str(folder), str(runtime)]),
         "PYTHONDONTWRITEBYTECODE": "1",
         "LAMBDA_TASK_ROOT": str(folder),
     }
@@ -481,12 +482,21 @@ def bench_bytecode(work: Path, runs: int = 9) -> list[Row]:
         work,
     )  # fmt: skip
     (bare / "bare_app.py").write_text(BARE_APP)
-    sh([python, "-c", COMPILE, str(bare)], work, {**tool_env(), "PYTHONHASHSEED": "0"})
+    # What the Lambda Python runtime provides beside the bundle (the bundle leaves it out).
+    runtime = work / "lambda-runtime"
+    sh(
+        ["uv", "pip", "install", "--quiet", "--target", str(runtime), "--python-platform", platform,
+         "--python-version", version, "--only-binary", ":all:", "--no-compile", "boto3"],
+        work,
+    )  # fmt: skip
+    for folder in (bare, runtime):
+        sh([python, "-c", COMPILE, str(folder)], work, {**tool_env(), "PYTHONHASHSEED": "0"})
     figures: dict[str, list[float]] = {"with": [], "without": [], "bare": []}
+    main = f"{MODULE}.main"
     for _ in range(runs):  # alternate, so all see the same machine load
-        figures["with"].append(cold_import_seconds(python, f"{MODULE}.main", with_bytecode))
-        figures["without"].append(cold_import_seconds(python, f"{MODULE}.main", without))
-        figures["bare"].append(cold_import_seconds(python, "bare_app", bare))
+        figures["with"].append(cold_import_seconds(python, main, with_bytecode, runtime))
+        figures["without"].append(cold_import_seconds(python, main, without, runtime))
+        figures["bare"].append(cold_import_seconds(python, "bare_app", bare, runtime))
     value, slow, baseline = (statistics.median(figures[k]) for k in ("with", "without", "bare"))
     pycs = sum(1 for _ in with_bytecode.rglob("*.pyc"))
     note = f"median of {runs}; Python {version}, tracing on as on Lambda"
