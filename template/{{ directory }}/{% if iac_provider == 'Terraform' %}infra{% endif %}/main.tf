@@ -86,7 +86,6 @@ resource "aws_cloudwatch_log_resource_policy" "transaction_search" {
 }
 
 resource "aws_cloudformation_stack" "transaction_search" {
-  #checkov:skip=CKV_AWS_124:An account setting, created once: no stack events worth a topic.
   count = var.transaction_search ? 1 : 0
 
   name = "transaction-search"
