@@ -124,8 +124,11 @@ def timed(args: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> 
 
 
 def copier_args(template: Path, dst: Path, answers: dict[str, str]) -> list[str]:
-    """`copier copy` as a user runs it, non-interactive."""
+    """`copier copy` as a user runs it, non-interactive; of this repository, its committed HEAD
+    (what is measured is the work at hand, not the newest release)."""
     data = [arg for key, value in answers.items() for arg in ("-d", f"{key}={value}")]
+    if template == ROOT:
+        data += ["--vcs-ref", "HEAD"]
     return [
         sys.executable,
         "-m",
