@@ -368,30 +368,37 @@ def bench_throughput(
         ]
     if "opentelemetry" in projects:
         project = projects["opentelemetry"]
-        sampled: dict[str, tuple[float, float, float]] = {}
+        # Sampled and unsampled requests on the same server, in alternating rounds (the
+        # machine's load varies from minute to minute): best of 3 each.
+        figures: dict[str, dict[str, tuple[float, float, float]]] = {}
         with xray_receiver(project / ".venv" / "bin" / "python", work) as address:
             nowhere = f"127.0.0.1:{free_port()}"
             for label, target in (("received", address), ("nothing listening", nowhere)):
                 env = {**lambda_env(project), "AWS_XRAY_DAEMON_ADDRESS": target}
                 log = work / f"sampled-{label}.log"
+                rounds: dict[str, list[tuple[float, float, float]]] = {"s": [], "u": []}
                 with server(f"{MODULE}.main:app", project / D / API, env, log) as port:
                     load(port, 1, SAMPLED_HEADER)
-                    sampled[label] = load(port, seconds, SAMPLED_HEADER)
-        unsampled = max(results["opentelemetry"])
-        for label, figures in sampled.items():
+                    for _ in range(3):
+                        rounds["u"].append(load(port, seconds, TRACE_HEADER))
+                        rounds["s"].append(load(port, seconds, SAMPLED_HEADER))
+                figures[label] = {"s": max(rounds["s"]), "u": max(rounds["u"])}
+        for label, pair in figures.items():
+            sampled, unsampled = pair["s"], pair["u"]
             rows += [
                 Row(
-                    f"throughput, every request sampled, {label}",
-                    figures[0],
+                    f"throughput, every request sampled, X-Ray endpoint: {label}",
+                    sampled[0],
                     unsampled[0],
                     "req/s",
                     ">= 0.75x unsampled",
-                    figures[0] >= 0.75 * unsampled[0],
-                    "tracing=opentelemetry; baseline: the same service, unsampled; spans sent "
-                    "as OTLP over UDP before each response ends",
+                    sampled[0] >= 0.75 * unsampled[0],
+                    "tracing=opentelemetry; baseline: unsampled requests to the same server, "
+                    "alternating rounds, best of 3; spans sent as OTLP over UDP before each "
+                    "response ends",
                 ),
-                Row(f"latency p50, sampled, {label}", figures[1], unsampled[1], "ms", "", None),
-                Row(f"latency p99, sampled, {label}", figures[2], unsampled[2], "ms", "", None),
+                Row(f"latency p50, sampled, {label}", sampled[1], unsampled[1], "ms", "", None),
+                Row(f"latency p99, sampled, {label}", sampled[2], unsampled[2], "ms", "", None),
             ]
     return rows
 
