@@ -65,12 +65,25 @@ def test_functions_follow_the_integration_pattern(
         variables = function["Environment"]["Variables"]
         assert variables["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/bootstrap"
         assert variables["AWS_LWA_INVOKE_MODE"] == ("response_stream" if rest else "buffered")
+        assert variables["AWS_LWA_READINESS_CHECK_PATH"] == "/_lambda/health"
+        assert "PORT" not in variables  # the adapter's names only: AWS_LWA_PORT
+        assert not [name for name in variables if name.startswith("OTEL_")]
         assert variables["POWERTOOLS_SERVICE_NAME"] == "order-service"
         assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "order-service"
-        layer = json.dumps(function["Layers"])
-        assert "LambdaAdapterLayerArm64:25" in layer
-        assert "AWS::Partition" in layer
-        assert "AWS::Region" in layer
+        # Adapter 1.1.0 (layer 30), and no other layer: traces need no collector. Without a
+        # concrete Region (env-agnostic), the commercial partition's publisher.
+        assert function["Layers"] == [
+            {
+                "Fn::Join": [
+                    "",
+                    [
+                        "arn:aws:lambda:",
+                        {"Ref": "AWS::Region"},
+                        ":753240598075:layer:LambdaAdapterLayerArm64:30",
+                    ],
+                ]
+            }
+        ]
         assert "LoggingConfig" in function
     groups = resources(template, "AWS::Logs::LogGroup")
     assert sum(1 for g in groups if g.get("RetentionInDays") == 30) == len(functions)

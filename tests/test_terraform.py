@@ -325,12 +325,9 @@ def test_functions_run_run_sh_behind_the_web_adapter(
     assert doc["locals"]["architecture"] == "arm64"
     assert function["tracing_config"][0]["mode"] == "Active"
     assert function["layers"] == "${local.layers}"
-    # OpenTelemetry (the default tracing) exports through the ADOT collector layer.
-    assert doc["locals"]["layers"] == [
-        "${local.lambda_web_adapter_layer_arn}",
-        "${local.otel_collector_layer_arn}",
-    ]
-    assert "aws-otel-collector" in doc["locals"]["otel_collector_layer_arn"]
+    # The adapter's layer only: traces go to Lambda's X-Ray endpoint, no collector layer.
+    assert doc["locals"]["layers"] == ["${local.lambda_web_adapter_layer_arn}"]
+    assert "otel_collector_layer_arn" not in doc["locals"]
     assert doc["locals"]["environment"]
     assert function["publish"] is True
     snap_start = function["dynamic"][0]["snap_start"]
@@ -339,18 +336,20 @@ def test_functions_run_run_sh_behind_the_web_adapter(
     alias = resources(doc, "aws_lambda_alias")["live"]
     assert alias["name"] == "live"
     assert alias["function_version"] == "${aws_lambda_function.api_lambda[each.key].version}"
+    # Names, accounts and version come from aws-facts.json (test_aws_facts plans them).
     layer = doc["locals"]["lambda_web_adapter_layer_arn"]
-    assert "LambdaAdapterLayerArm64" in layer
+    assert "local.adapter.layer_names[local.adapter_architecture]" in layer
+    assert "local.adapter.layer_accounts" in layer
     assert "data.aws_region.current" in layer
     assert "data.aws_partition.current.partition" in layer
-    assert "var.lambda_web_adapter_layer_version" in layer
+    assert "var.lambda_web_adapter_layer_version, local.adapter.layer_version" in layer
     environment = doc["locals"]["environment"]
-    mode = "response_stream" if is_rest(answers) else "buffered"
+    mode = "rest" if is_rest(answers) else "http"
     # The adapter's settings come last in the merge: `env` cannot break them.
     tail = environment[environment.index("function.env") :]
-    assert 'AWS_LAMBDA_EXEC_WRAPPER = "/opt/bootstrap"' in tail
-    assert 'PORT = "8000"' in tail
-    assert f'AWS_LWA_INVOKE_MODE = "{mode}"' in tail
+    assert "local.facts.adapter_environment.value" in tail
+    assert f"local.facts.adapter_environment.invoke_mode.{mode}" in tail
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT" not in environment
     assert function["environment"][0]["variables"] == "${local.environment[each.key]}"
     assert function["logging_config"][0]["log_group"] == (
         "${aws_cloudwatch_log_group.lambda[each.key].name}"

@@ -1,10 +1,10 @@
 """Traces of the generated service, served by run.sh as on Lambda, received on 127.0.0.1.
 
-With `tracing=opentelemetry` the spans go over OTLP/HTTP to a small receiver that decodes the
-protobuf payload with `opentelemetry-proto` (from the generated project's environment, where the
-OTLP exporter brings it); with `tracing=xray-sdk` the segments go to a UDP socket standing in
-for the X-Ray daemon. What happens past that wire (the collector extension, X-Ray itself) needs
-AWS and is not tested here.
+Either choice sends to a UDP socket standing in for the X-Ray endpoint Lambda gives a function
+(`AWS_XRAY_DAEMON_ADDRESS`): with `tracing=opentelemetry`, OTLP spans (each datagram a JSON
+header line, then `T1S` and the base64 of an `ExportTraceServiceRequest`, decoded here with
+`opentelemetry-proto` from the generated project's environment); with `tracing=xray-sdk`, X-Ray
+segment documents. What happens past that wire (X-Ray itself) needs AWS and is not tested here.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ import json
 import os
 import shutil
 import socket
+import statistics
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -63,15 +65,12 @@ async def trace_probe(label: str) -> dict[str, str]:
     return {"label": label}
 """
 
-#: An OTLP/HTTP receiver: writes each span it receives as a JSON line to argv[1] before it
-#: answers, and prints its port.
+#: Lambda's X-Ray endpoint, as far as OTLP spans go: a UDP socket that decodes each datagram and
+#: writes each span it holds as a JSON line to argv[1], and prints its port.
 RECEIVER = """
-import json, sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import base64, json, socket, sys
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 out = open(sys.argv[1], "a", buffering=1)
 
@@ -87,44 +86,35 @@ def attributes(items):
     return {a.key: value(a.value) for a in items}
 
 
-class Handler(BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["content-length"]))
-        request = ExportTraceServiceRequest.FromString(body)
-        for resource_spans in request.resource_spans:
-            resource = attributes(resource_spans.resource.attributes)
-            for scope_spans in resource_spans.scope_spans:
-                for span in scope_spans.spans:
-                    out.write(json.dumps({
-                        "path": self.path,
-                        "content_type": self.headers["content-type"],
-                        "resource": resource,
-                        "trace_id": span.trace_id.hex(),
-                        "span_id": span.span_id.hex(),
-                        "parent_span_id": span.parent_span_id.hex(),
-                        "name": span.name,
-                        "kind": span.kind,
-                        "status": span.status.code,
-                        "attributes": attributes(span.attributes),
-                        "events": [
-                            {"name": e.name, "attributes": attributes(e.attributes)}
-                            for e in span.events
-                        ],
-                    }) + "\\n")
-        reply = ExportTraceServiceResponse().SerializeToString()
-        self.send_response(200)
-        self.send_header("content-type", "application/x-protobuf")
-        self.send_header("content-length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
-
-    def log_message(self, *args):
-        pass
-
-
-server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-print(server.server_address[1], flush=True)
-server.serve_forever()
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+sock.bind(("127.0.0.1", 0))
+print(sock.getsockname()[1], flush=True)
+while True:
+    datagram = sock.recv(65536)
+    header, _, body = datagram.partition(b"\\n")
+    request = ExportTraceServiceRequest.FromString(base64.b64decode(body[3:], validate=True))
+    for resource_spans in request.resource_spans:
+        resource = attributes(resource_spans.resource.attributes)
+        for scope_spans in resource_spans.scope_spans:
+            for span in scope_spans.spans:
+                out.write(json.dumps({
+                    "header": json.loads(header),
+                    "prefix": body[:3].decode(),
+                    "size": len(datagram),
+                    "resource": resource,
+                    "trace_id": span.trace_id.hex(),
+                    "span_id": span.span_id.hex(),
+                    "parent_span_id": span.parent_span_id.hex(),
+                    "name": span.name,
+                    "kind": span.kind,
+                    "status": span.status.code,
+                    "attributes": attributes(span.attributes),
+                    "events": [
+                        {"name": e.name, "attributes": attributes(e.attributes)}
+                        for e in span.events
+                    ],
+                }) + "\\n")
 """
 
 #: OTLP span kinds and status codes.
@@ -171,7 +161,7 @@ def _serve(project: Path, env: dict[str, str], log: Path) -> Iterator[str]:
 def otel(
     projects: ProjectCache, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, Path, Path]]:
-    """The default (OpenTelemetry) service with the test routes, exporting to a receiver.
+    """The default (OpenTelemetry) service with the test routes, sending to a UDP receiver.
 
     Yields the service's URL, the receiver's span file and the server's log.
     """
@@ -187,7 +177,7 @@ def otel(
     try:
         assert receiver.stdout is not None
         port = int(receiver.stdout.readline())
-        endpoint = {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}"}
+        endpoint = {"AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{port}"}
         with _serve(copy, endpoint, log) as url:
             yield url, spans, log
     finally:
@@ -195,10 +185,16 @@ def otel(
         receiver.wait(timeout=10)
 
 
-def _spans(spans: Path, trace_id: str) -> list[dict[str, Any]]:
-    """The spans received so far for ``trace_id``."""
-    received = [json.loads(line) for line in spans.read_text().splitlines()]
-    return [span for span in received if span["trace_id"] == trace_id]
+def _spans(spans: Path, trace_id: str, count: int = 0) -> list[dict[str, Any]]:
+    """The spans received for ``trace_id``, once ``count`` of them arrived (UDP: the receiver
+    writes them a moment after the response), or after 10 s."""
+    deadline = time.monotonic() + 10
+    while True:
+        received = [json.loads(line) for line in spans.read_text().splitlines()]
+        found = [span for span in received if span["trace_id"] == trace_id]
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.02)
 
 
 def _header(trace_id: str, sampled: int = 1, parent: str = PARENT) -> dict[str, str]:
@@ -222,13 +218,13 @@ def test_a_request_joins_the_trace_of_its_header(otel: tuple[str, Path, Path]) -
     url, spans, _ = otel
     headers = {**_header(TRACE_ID), "x-correlation-id": "trace-cid-1"}
     assert _get(f"{url}/sample/traced/7", headers) == (200, {"item_id": 7})
-    # No waiting: a sampled request's spans are exported before its response ends.
-    by_name = {span["name"]: span for span in _spans(spans, TRACE_ID)}
+    # Sent before the response ended, as OTLP over UDP.
+    by_name = {span["name"]: span for span in _spans(spans, TRACE_ID, 3)}
     request = by_name["GET /sample/traced/{item_id}"]
     assert request["parent_span_id"] == PARENT
     assert request["kind"] == SERVER
-    assert request["path"] == "/v1/traces"
-    assert request["content_type"] == "application/x-protobuf"
+    assert request["header"] == {"format": "json", "version": 1}
+    assert request["prefix"] == "T1S"
     attributes = request["attributes"]
     assert attributes["http.route"] == "/sample/traced/{item_id}"
     assert attributes["http.response.status_code"] == 200
@@ -248,7 +244,7 @@ def test_failures_are_recorded_as_exception_events(otel: tuple[str, Path, Path])
     url, spans, _ = otel
     failing, refused = "5759e988bd862e3fe1be46a9942727a1", "5759e988bd862e3fe1be46a9942727a2"
     assert _get(f"{url}/fault/raise", _header(failing))[0] == 500
-    (request,) = _spans(spans, failing)
+    (request,) = _spans(spans, failing, 1)
     assert request["status"] == STATUS_ERROR
     (event,) = request["events"]
     assert event["name"] == "exception"
@@ -257,7 +253,7 @@ def test_failures_are_recorded_as_exception_events(otel: tuple[str, Path, Path])
     assert "Traceback" in event["attributes"]["exception.stacktrace"]
     # A captured method that raises: the exception is on its own span.
     assert _get(f"{url}/fault/refuse/-1", _header(refused))[0] == 400
-    by_name = {span["name"]: span for span in _spans(spans, refused)}
+    by_name = {span["name"]: span for span in _spans(spans, refused, 2)}
     method = by_name["## order_service.main.fault_refuse"]
     assert [e["attributes"]["exception.type"] for e in method["events"]] == [
         "fastapi.exceptions.HTTPException"
@@ -280,7 +276,7 @@ def test_concurrent_requests_never_mix_their_spans(otel: tuple[str, Path, Path])
         )
     assert replies == [(200, {"label": label}) for label in traces]
     for label, trace_id in traces.items():
-        by_name = {span["name"]: span for span in _spans(spans, trace_id)}
+        by_name = {span["name"]: span for span in _spans(spans, trace_id, 3)}
         assert set(by_name) == {
             "GET /trace/probe/{label}",
             "## order_service.main.trace_probe",
@@ -304,7 +300,7 @@ def test_unsampled_requests_export_nothing(otel: tuple[str, Path, Path]) -> None
     assert _get(f"{url}/sample/traced/1", _header(unsampled, 0))[0] == 200
     # Had the unsampled request recorded spans, this request's export would carry them too.
     assert _get(f"{url}/sample/traced/2", _header(sampled))[0] == 200
-    assert len(_spans(spans, sampled)) == 3
+    assert len(_spans(spans, sampled, 3)) == 3
     assert _spans(spans, unsampled) == []
 
 
@@ -316,6 +312,7 @@ def test_on_lambda_requests_without_a_trace_header_record_nothing(
     url, spans, log = otel
     assert _get(f"{url}/sample/traced/5")[0] == 200
     assert _get(f"{url}/sample/traced/6", _header(TRACE_ID[:-4] + "00c1"))[0] == 200
+    assert _spans(spans, TRACE_ID[:-4] + "00c1", 3)
     traces = [json.loads(line) for line in spans.read_text().splitlines()]
     assert not [s for s in traces if s["attributes"].get("url.path") == "/sample/traced/5"]
     assert [s for s in traces if s["attributes"].get("url.path") == "/sample/traced/6"]
@@ -358,3 +355,77 @@ def test_apis_that_predate_the_question_keep_the_x_ray_sdk(tmp_path: Path) -> No
     assert "tracing: xray-sdk" in (again / ".copier-answers.yml").read_text()
     pyproject = (again / SERVICE / "pyproject.toml").read_text()
     assert '"common-runtime[xray-sdk]"' in pyproject
+
+
+def _timed_get(url: str, headers: dict[str, str]) -> float:
+    """Seconds to GET ``url`` (200 expected)."""
+    started = time.perf_counter()
+    assert _get(url, headers)[0] == 200
+    return time.perf_counter() - started
+
+
+@pytest.mark.slow
+def test_with_nothing_listening_sampled_requests_are_as_fast_as_unsampled(
+    projects: ProjectCache, tmp_path: Path
+) -> None:
+    # No X-Ray endpoint answers (a collector that is not there used to hold each sampled
+    # request for seconds): datagrams leave without waiting for anyone.
+    nowhere = {"AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{free_port()}"}
+    with _serve(_work_copy(projects.synced(), tmp_path), nowhere, tmp_path / "log") as url:
+        sampled: list[float] = []
+        unsampled: list[float] = []
+        for index in range(150):  # interleaved: both see the same machine load
+            trace_id = f"5759e988bd862e3fe1be46a99427{index:04x}"
+            sampled.append(_timed_get(f"{url}/sample/traced/1", _header(trace_id, 1)))
+            unsampled.append(_timed_get(f"{url}/sample/traced/1", _header(trace_id, 0)))
+    sampled, unsampled = sampled[20:], unsampled[20:]  # past the SDK's first load
+    ms = {
+        "sampled p50": statistics.median(sampled) * 1000,
+        "unsampled p50": statistics.median(unsampled) * 1000,
+        "sampled p95": statistics.quantiles(sampled, n=20)[-1] * 1000,
+        "unsampled p95": statistics.quantiles(unsampled, n=20)[-1] * 1000,
+    }
+    assert ms["sampled p50"] <= 1.5 * ms["unsampled p50"] + 1, ms
+    assert ms["sampled p95"] <= 1.5 * ms["unsampled p95"] + 2, ms
+
+
+@pytest.mark.slow
+def test_the_adapter_s_readiness_check_and_snapstart_hooks_over_http(
+    projects: ProjectCache, tmp_path: Path
+) -> None:
+    # Called as Lambda Web Adapter calls them, with the variables the infrastructure sets.
+    env = {
+        "AWS_LWA_READINESS_CHECK_PATH": "/_lambda/health",
+        "AWS_LWA_SNAPSTART_BEFORE_CHECKPOINT_PATH": "/_lambda/snapstart/before-checkpoint",
+        "AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH": "/_lambda/snapstart/after-restore",
+        "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{free_port()}",
+    }
+    log = tmp_path / "server.log"
+    with _serve(_work_copy(projects.synced(), tmp_path), env, log) as url:
+        for _ in range(3):
+            assert _get(f"{url}/_lambda/health") == (200, {"status": "ok"})
+        assert log.read_text().strip() == "" or "Uvicorn running" in log.read_text()
+        assert _get(f"{url}/echo?message=first")[0] == 200
+        assert _get(f"{url}/echo?message=warm")[0] == 200
+
+        def post(path: str) -> int:
+            request = urllib.request.Request(f"{url}{path}", data=b"", method="POST")
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return int(response.status)
+
+        assert post("/_lambda/snapstart/before-checkpoint") == 204
+        assert post("/_lambda/snapstart/after-restore") == 204
+        assert _get(f"{url}/_lambda/health")[0] == 200  # the adapter checks again
+        assert _get(f"{url}/echo?message=restored")[0] == 200
+        assert _get(f"{url}/echo?message=after")[0] == 200
+        status, document = _get(f"{url}/openapi.json")
+    assert status == 200
+    assert not [path for path in document["paths"] if path.startswith("/_lambda")]
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    emf = [line for line in lines if "_aws" in line]
+    # The probes are no requests: no EMF document, no log line; the cold starts are the first
+    # request after start-up and the first after the restore.
+    assert [d["route"] for d in emf if "Requests" in d] == ["GET /echo"] * 4 + ["GET /openapi.json"]
+    assert len([d for d in emf if "ColdStart" in d]) == 2
+    messages = [line.get("message") for line in lines if "_aws" not in line]
+    assert messages == ["Ready for the SnapStart snapshot", "Restored from a SnapStart snapshot"]

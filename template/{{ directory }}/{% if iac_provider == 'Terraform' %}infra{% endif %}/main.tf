@@ -49,3 +49,55 @@ resource "aws_api_gateway_account" "this" {
 
   depends_on = [aws_iam_role_policy_attachment.api_gateway_cloudwatch]
 }
+
+# CloudWatch Transaction Search: X-Ray stores every span it receives in CloudWatch Logs
+# (aws/spans), where a request's spans can be searched and analysed. Another setting of the whole
+# account and Region: off by default (transaction_search), for one configuration to own, and
+# only turned on this way while it is off. The hashicorp/aws provider has no resource for it, so
+# a one-resource CloudFormation stack holds it; destroying the stack turns it off.
+locals {
+  facts              = jsondecode(file("${path.module}/../common/aws-facts.json"))
+  transaction_search = local.facts.transaction_search.value
+}
+
+data "aws_caller_identity" "current" {}
+
+resource "aws_cloudwatch_log_resource_policy" "transaction_search" {
+  count = var.transaction_search ? 1 : 0
+
+  policy_name = "TransactionSearchAccess"
+  policy_document = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "TransactionSearchXRayAccess"
+      Effect    = "Allow"
+      Principal = { Service = local.transaction_search.log_writer }
+      Action    = "logs:PutLogEvents"
+      Resource = [
+        for group in [local.transaction_search.spans_log_group, local.transaction_search.application_signals_log_group] :
+        "arn:${data.aws_partition.current.partition}:logs:${var.aws_region}:${data.aws_caller_identity.current.account_id}:log-group:${group}:*"
+      ]
+      Condition = {
+        ArnLike      = { "aws:SourceArn" = "arn:${data.aws_partition.current.partition}:xray:${var.aws_region}:${data.aws_caller_identity.current.account_id}:*" }
+        StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id }
+      }
+    }]
+  })
+}
+
+resource "aws_cloudformation_stack" "transaction_search" {
+  count = var.transaction_search ? 1 : 0
+
+  name = "transaction-search"
+  template_body = jsonencode({
+    Resources = {
+      TransactionSearchConfig = {
+        Type       = local.transaction_search.cloudformation_type
+        Properties = { IndexingPercentage = var.transaction_search_indexing_percentage }
+      }
+    }
+  })
+  tags = local.common_tags
+
+  depends_on = [aws_cloudwatch_log_resource_policy.transaction_search]
+}

@@ -26,3 +26,20 @@ variable "manage_api_gateway_cloudwatch_role" {
   type        = bool
   default     = false
 }
+
+variable "transaction_search" {
+  description = "Turn CloudWatch Transaction Search on for this account and Region: X-Ray stores every span in CloudWatch Logs (aws/spans). Account-wide, so off by default; in one configuration only, and only while it is off (see README.md)."
+  type        = bool
+  default     = false
+}
+
+variable "transaction_search_indexing_percentage" {
+  description = "With transaction_search, the percentage of spans also indexed as X-Ray trace summaries (1 is free)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.transaction_search_indexing_percentage >= 0 && var.transaction_search_indexing_percentage <= 100
+    error_message = "transaction_search_indexing_percentage is a percentage: 0 to 100."
+  }
+}

@@ -20,6 +20,8 @@ def build_app() -> App:
             account=os.environ.get("CDK_DEFAULT_ACCOUNT"),
             region=os.environ.get("CDK_DEFAULT_REGION"),
         ),
+        # Account-wide, so opt-in: `-c transactionSearch=true` (see README.md).
+        transaction_search=str(app.node.try_get_context("transactionSearch")).lower() == "true",
     )
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app

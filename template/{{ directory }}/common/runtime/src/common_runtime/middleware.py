@@ -16,6 +16,7 @@ from aws_lambda_powertools import Logger, Tracer
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from common_runtime import snapstart
 from common_runtime.correlation import correlation_id
 from common_runtime.limits import (
     DEFAULT_MAX_BODY_SIZE,
@@ -71,6 +72,11 @@ class ObservabilityMiddleware:
         self.tracing = tracing
         self.emit_metrics = emit_metrics
         self.max_body_size = max_body_size
+        self._cold_start = True
+        # A SnapStart restore starts a new environment: its first request is the cold start.
+        snapstart.register_after_restore(self._restored)
+
+    def _restored(self) -> None:
         self._cold_start = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

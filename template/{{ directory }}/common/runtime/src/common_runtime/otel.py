@@ -5,11 +5,11 @@ Each request joins the trace that Lambda Web Adapter forwards in the ``x-amzn-tr
 (``@tracer.capture_method``, ``tracer.provider.in_subsegment(...)``). Spans live in the
 request's context (contextvars), so concurrent requests never mix.
 
-Trace ids come from the X-Ray id generator, so X-Ray accepts the traces that start here. Spans
-leave over OTLP/HTTP to ``OTEL_EXPORTER_OTLP_ENDPOINT`` (on Lambda, the OpenTelemetry
-collector extension on ``http://localhost:4318``, which forwards them to X-Ray); a sampled
-request's spans are exported before its response ends, because Lambda may freeze the
-environment as soon as it has the response. Sampling follows the header's decision, else
+Trace ids come from the X-Ray id generator, so X-Ray accepts the traces that start here. A
+sampled request's spans leave as OTLP over UDP to the X-Ray endpoint Lambda gives the function
+(``AWS_XRAY_DAEMON_ADDRESS``), before its response ends, because Lambda may freeze the
+environment as soon as it has the response; sending never waits on the network (``otel_sdk``).
+No collector extension is involved. Sampling follows the header's decision, else
 ``OTEL_TRACES_SAMPLER``.
 """
 
@@ -21,7 +21,6 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
-import anyio.to_thread
 from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.tracing.base import BaseProvider, BaseSegment
 from opentelemetry import context as otel_context
@@ -30,6 +29,7 @@ from opentelemetry.propagators.aws import AwsXRayPropagator
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from pydantic import BaseModel
 
+from common_runtime import snapstart
 from common_runtime.request import current_request
 
 #: The span attribute listing which attributes X-Ray indexes as annotations.
@@ -38,7 +38,8 @@ _PROPAGATOR = AwsXRayPropagator()
 
 
 def enabled_by_environment() -> bool:
-    """Tracing is on on Lambda, elsewhere only where an OTLP endpoint is configured.
+    """Tracing is on on Lambda, elsewhere only where ``AWS_XRAY_DAEMON_ADDRESS`` names an
+    endpoint (an X-Ray daemon or CloudWatch agent taking OTLP over UDP).
 
     ``OTEL_SDK_DISABLED=true``, ``OTEL_TRACES_EXPORTER=none`` or ``POWERTOOLS_TRACE_DISABLED``
     turn it off anywhere.
@@ -50,8 +51,7 @@ def enabled_by_environment() -> bool:
         return False
     if env.get("POWERTOOLS_TRACE_DISABLED", "").strip().lower() in {"1", "true"}:
         return False
-    endpoints = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-    return bool(env.get("AWS_LAMBDA_FUNCTION_NAME") or any(env.get(e) for e in endpoints))
+    return bool(env.get("AWS_LAMBDA_FUNCTION_NAME") or env.get("AWS_XRAY_DAEMON_ADDRESS"))
 
 
 def _attribute(value: Any) -> str | bool | int | float:
@@ -177,6 +177,7 @@ class OpenTelemetryTracing:
         # readiness checks, which would each start a sampled trace of their own.
         self.header_required = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
         self._flush: Callable[[], object] = lambda: None
+        self._reset: Callable[[], object] = lambda: None
         self._sdk_loaded = False
         # The API's proxy tracer: a no-op one until the SDK is set up, the SDK's one after.
         tracer = trace.get_tracer("common_runtime") if enabled else trace.NoOpTracer()
@@ -185,6 +186,21 @@ class OpenTelemetryTracing:
         self.tracer = Tracer(
             service=service, disabled=False, auto_patch=False, provider=self.provider
         )
+        if enabled:
+            snapstart.register_before_checkpoint(self._before_checkpoint)
+            snapstart.register_after_restore(self._after_restore)
+
+    def _before_checkpoint(self) -> None:
+        """Load the SDK and its encoder into the snapshot, and send what is pending."""
+        if not self._sdk_loaded:
+            self._load_sdk()
+        import opentelemetry.exporter.otlp.proto.common.trace_encoder  # noqa: F401
+
+        self._flush()
+
+    def _after_restore(self) -> None:
+        """A restored environment opens a socket of its own."""
+        self._reset()
 
     def _load_sdk(self) -> None:
         """Set the SDK up, when the first request to record spans comes.
@@ -194,7 +210,9 @@ class OpenTelemetryTracing:
         """
         from common_runtime.otel_sdk import tracer_provider
 
-        self._flush = tracer_provider(self.service).force_flush
+        _provider, processor = tracer_provider(self.service)
+        self._flush = processor.force_flush
+        self._reset = processor.exporter.reset
         self._sdk_loaded = True
 
     def start_request(self, headers: Mapping[bytes, bytes]) -> RequestTrace | None:
@@ -222,7 +240,7 @@ class OpenTelemetryTracing:
     async def finish_request(
         self, request_trace: RequestTrace | None, status: int, error: BaseException | None
     ) -> None:
-        """End the request's span and, when sampled, export the request's spans now."""
+        """End the request's span and, when sampled, send the request's spans now."""
         if request_trace is None or request_trace.finished:
             return
         request_trace.finished = True
@@ -247,15 +265,16 @@ class OpenTelemetryTracing:
         if status >= 500:
             span.set_status(Status(StatusCode.ERROR))
         span.end()
-        # Off the event loop: other requests keep being served while this one's spans leave.
-        await anyio.to_thread.run_sync(self._flush)
+        # UDP, non-blocking: encoding the spans is all the time this takes.
+        self._flush()
 
     def end_request(self, request_trace: RequestTrace | None) -> None:
         """Leave the request's trace (its span ends here if the response never did)."""
         if request_trace is None:
             return
         if not request_trace.finished and request_trace.span is not None:
-            # The client left or the response failed midway: the batch processor exports it.
+            # The client left or the response failed midway: its spans leave now.
             request_trace.finished = True
             request_trace.span.end()
+            self._flush()
         otel_context.detach(request_trace.token)  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ from common_runtime.console import ConsoleFormatter, console_requested
 from common_runtime.errors import DEFAULT_RESPONSES, add_error_schemas
 from common_runtime.limits import DEFAULT_MAX_BODY_SIZE, body_size_limit
 from common_runtime.metrics import RequestMetrics
+from common_runtime.health import AdapterEndpoints
 from common_runtime.middleware import ObservabilityMiddleware, RequestTracing
 from common_runtime.request import RequestLogFilter
 from common_runtime.safe_logging import dumps
@@ -106,11 +107,15 @@ class Service:
       takes one value 422;
     - a trace joined from the ``x-amzn-trace-id`` header that Lambda Web Adapter forwards, so
       the handler's subsegments are recorded, through ``tracing``: the OpenTelemetry SDK
-      (``otel.py``; off Lambda, on only where an OTLP endpoint is configured) or the X-Ray
+      (``otel.py``, OTLP over UDP to Lambda's X-Ray endpoint; off Lambda, on only where
+      ``AWS_XRAY_DAEMON_ADDRESS`` is set) or the X-Ray
       SDK (``xray.py``; off Lambda tracing is off);
     - a safe JSON 500 for unhandled exceptions, logged with their stack trace and counted;
     - CORS headers for the origins in ``ALLOWED_ORIGINS`` (comma-separated; all when unset), on
       every response including errors.
+
+    Lambda Web Adapter's readiness check and SnapStart hooks are answered apart (``health``,
+    ``snapstart``): they are not requests of the API.
 
     ``POWERTOOLS_SERVICE_NAME`` and ``POWERTOOLS_METRICS_NAMESPACE`` override ``name``. With
     ``LOG_FORMAT=console`` off Lambda (``run.sh`` in a terminal), log lines are readable text
@@ -159,3 +164,6 @@ class Service:
             allow_headers=["*"],
             expose_headers=["x-correlation-id"],
         )
+        # Outermost: Lambda Web Adapter's readiness check and SnapStart hooks are not requests
+        # of the API (no cold start, metric, trace or log line of their own).
+        self.app.add_middleware(AdapterEndpoints, logger=self.logger)

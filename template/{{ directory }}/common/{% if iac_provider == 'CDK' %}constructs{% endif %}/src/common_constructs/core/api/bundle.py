@@ -1,4 +1,4 @@
-"""An API's Lambda code, its runtime, and the layers that serve and trace it."""
+"""An API's Lambda code, its runtime, and the layer that serves it."""
 
 from __future__ import annotations
 
@@ -6,19 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from aws_cdk import Aws
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-#: Account that publishes the Lambda Web Adapter layers in the `aws` partition.
-LAMBDA_WEB_ADAPTER_ACCOUNT = "753240598075"
-#: Layer version used unless the CDK context sets `lambdaWebAdapterLayerVersion` (cdk.json).
-DEFAULT_LAMBDA_WEB_ADAPTER_VERSION = 25
-#: Account that publishes the AWS Distro for OpenTelemetry (ADOT) layers.
-ADOT_ACCOUNT = "901920570463"
-#: ADOT collector layer version (as in its name, then its number) unless the CDK context sets
-#: `otelCollectorLayerVersion`; take the newest from the ADOT Lambda documentation.
-DEFAULT_OTEL_COLLECTOR_VERSION = "0-72-0:1"
+from common_constructs.core.facts import lambda_web_adapter_layer_arn
 
 
 @dataclass(frozen=True)
@@ -30,33 +21,19 @@ class ServiceBundle:
     architecture: lambda_.Architecture
     service_name: str
     invoke_mode: Literal["response_stream", "buffered"]
-    #: How the app traces: with the OpenTelemetry SDK, exporting to the collector layer on
-    #: localhost:4318, or with the X-Ray SDK, sending to Lambda's X-Ray daemon.
+    #: How the app traces: with the OpenTelemetry SDK or the X-Ray SDK, either sending to the
+    #: X-Ray endpoint Lambda gives the function (``AWS_XRAY_DAEMON_ADDRESS``); no layer needed.
     tracing: Literal["opentelemetry", "xray-sdk"] = "xray-sdk"
 
 
 def lambda_web_adapter_layer(
     scope: Construct, construct_id: str, architecture: lambda_.Architecture
 ) -> lambda_.ILayerVersion:
-    """The Lambda Web Adapter layer for the stack's partition, region and ``architecture``."""
+    """The Lambda Web Adapter layer for the stack's partition, Region and ``architecture``.
+
+    Its version is aws-facts.json's unless the CDK context sets
+    ``lambdaWebAdapterLayerVersion`` (``-c lambdaWebAdapterLayerVersion=31``).
+    """
     version = scope.node.try_get_context("lambdaWebAdapterLayerVersion")
-    arm = architecture.name == lambda_.Architecture.ARM_64.name
-    name = "LambdaAdapterLayerArm64" if arm else "LambdaAdapterLayerX86"
-    arn = (
-        f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{LAMBDA_WEB_ADAPTER_ACCOUNT}:layer:{name}:"
-        f"{version or DEFAULT_LAMBDA_WEB_ADAPTER_VERSION}"
-    )
-    return lambda_.LayerVersion.from_layer_version_arn(scope, construct_id, arn)
-
-
-def otel_collector_layer(
-    scope: Construct, construct_id: str, architecture: lambda_.Architecture
-) -> lambda_.ILayerVersion:
-    """The ADOT collector extension: OTLP/HTTP on localhost:4318 in, AWS X-Ray out."""
-    version = scope.node.try_get_context("otelCollectorLayerVersion")
-    arch = "arm64" if architecture.name == lambda_.Architecture.ARM_64.name else "amd64"
-    arn = (
-        f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{ADOT_ACCOUNT}:layer:aws-otel-collector-"
-        f"{arch}-ver-{version or DEFAULT_OTEL_COLLECTOR_VERSION}"
-    )
+    arn = lambda_web_adapter_layer_arn(scope, architecture, int(version) if version else None)
     return lambda_.LayerVersion.from_layer_version_arn(scope, construct_id, arn)

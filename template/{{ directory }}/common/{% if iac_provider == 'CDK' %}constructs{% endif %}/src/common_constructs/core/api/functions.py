@@ -14,7 +14,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from common_constructs.core.api.bundle import ServiceBundle, otel_collector_layer
+from common_constructs.core.api.bundle import ServiceBundle
+from common_constructs.core.facts import adapter_environment
 from common_constructs.core.nag import acknowledge, acknowledge_managed_policy
 
 
@@ -65,17 +66,12 @@ def create_function(
     ``options`` override any default; ``layers`` are added after the adapter's.
     """
     environment = {
-        "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
-        "AWS_LWA_INVOKE_MODE": bundle.invoke_mode,
-        "PORT": "8000",
         "POWERTOOLS_SERVICE_NAME": bundle.service_name,
         "POWERTOOLS_METRICS_NAMESPACE": bundle.service_name,
-        **(
-            {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4318"}
-            if bundle.tracing == "opentelemetry"
-            else {}
-        ),
         **options.pop("environment", {}),
+        # What the adapter needs to start run.sh, reach uvicorn, check it is ready and run the
+        # SnapStart hooks (aws-facts.json): not overridable.
+        **adapter_environment(bundle.invoke_mode),
     }
     log_group = options.pop("log_group", None) or logs.LogGroup(
         scope,
@@ -83,11 +79,8 @@ def create_function(
         retention=logs.RetentionDays.ONE_MONTH,
         removal_policy=RemovalPolicy.DESTROY,
     )
+    # Traces need no layer: with active tracing, Lambda's X-Ray endpoint takes them over UDP.
     layers = [layer, *options.pop("layers", [])]
-    if bundle.tracing == "opentelemetry":
-        # The spans the app exports before each response ends reach X-Ray through it.
-        collector = otel_collector_layer(scope, f"{construct_id}Otel", bundle.architecture)
-        layers.append(collector)
     props: dict[str, Any] = {
         "memory_size": 1024,
         "timeout": Duration.seconds(30),
