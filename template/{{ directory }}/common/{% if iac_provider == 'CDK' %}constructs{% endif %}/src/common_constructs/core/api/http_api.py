@@ -194,10 +194,9 @@ class HttpApi(Construct, Generic[IntegrationsT]):
 
     def grant_invoke_access(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` call every route of the API (``execute-api:Invoke``)."""
+        resource = self.api.arn_for_execute_api("*", "/*", "*")
         grant = iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=["execute-api:Invoke"],
-            resource_arns=[self.api.arn_for_execute_api("*", "/*", "*")],
+            grantee=grantee, actions=["execute-api:Invoke"], resource_arns=[resource]
         )
-        acknowledge_invoke_grant(self.api, grantee)
+        acknowledge_invoke_grant(grantee, resource)
         return grant

@@ -317,5 +317,5 @@ class RestApi(Construct, Generic[IntegrationsT]):
         grant = iam.Grant.add_to_principal(
             grantee=grantee, actions=["execute-api:Invoke"], resource_arns=[resource]
         )
-        acknowledge_invoke_grant(self.api, grantee)
+        acknowledge_invoke_grant(grantee, resource)
         return grant
