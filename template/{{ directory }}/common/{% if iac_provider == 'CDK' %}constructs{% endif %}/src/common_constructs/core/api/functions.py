@@ -27,6 +27,16 @@ VPC_ACTIONS = (
     "ec2:AssignPrivateIpAddresses",
     "ec2:UnassignPrivateIpAddresses",
 )
+#: Why the X-Ray actions are allowed on every resource.
+XRAY_REASON = (
+    "X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions."
+)
+#: Why the network interface actions are allowed on every resource.
+VPC_REASON = (
+    "In a VPC, Lambda manages the function's network interfaces in subnets chosen at deploy "
+    "time: ec2:Describe* support no resource-level permissions, and Lambda's documentation "
+    "grants the other actions on every resource, as AWSLambdaVPCAccessExecutionRole does."
+)
 #: What X-Ray's active tracing needs (the actions support no resource-level permissions).
 XRAY_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 #: The ``TracingConfig`` mode of each ``tracing`` option that sends traces.
@@ -145,16 +155,9 @@ def create_function(
         cfn_function = function.node.default_child
         assert isinstance(cfn_function, lambda_.CfnFunction)
         cfn_function.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode=tracing)
-    wildcards = [
-        *(["X-Ray's PutTraceSegments and PutTelemetryRecords"] if tracing else []),
-        *(["EC2's network interface actions (a function in a VPC)"] if "vpc" in options else []),
-    ]
-    if wildcards and isinstance(role, Construct):
-        acknowledge(
-            role,
-            "AwsSolutions-IAM5[Resource::*]",
-            f"{' and '.join(wildcards)} support no resource-level permissions.",
-        )
+    reasons = [*([XRAY_REASON] if tracing else []), *([VPC_REASON] if "vpc" in options else [])]
+    if reasons and isinstance(role, Construct):
+        acknowledge(role, "AwsSolutions-IAM5[Resource::*]", " ".join(reasons))
     Annotations.of(function).acknowledge_warning(
         "@aws-cdk/aws-lambda:snapStartRequirePublish",
         "Integrations invoke the function's current published version.",
