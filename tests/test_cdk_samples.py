@@ -117,10 +117,12 @@ def test_documented_samples_synthesize_with_cdk_nag_and_pass_mypy_strict(
     registration = tmp_path / "registration.py"
     registration.write_text(in_registration(project, samples))
     env = {**tool_env(), "MYPY_CACHE_DIR": str(mypy_cache)}
+    # A first run analyses the whole AWS CDK: far longer than a command's usual time.
     run(
         ["uv", "run", "--no-sync", "mypy", "--strict", str(app), str(registration)],
         project,
         env=env,
+        timeout=1800,
     )
 
 
