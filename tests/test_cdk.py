@@ -298,7 +298,8 @@ def test_checkov_finds_no_failed_check_in_the_synthesized_template(
     config = projects.synced(**answers) / ".checkov.yaml"
     # The project's own settings, pointed at this synth's output instead of infra/cdk.out.
     report = checkov_clean(config, outdir, "cloudformation")
-    assert report["summary"]["passed"] > 20
+    # The template was scanned (a shared HTTP API's has the fewest resources to check).
+    assert report["summary"]["passed"] > 15
     # Only the open methods of a public REST API are skipped inline, each with its reason.
     skipped = {
         (c["check_id"], c["check_result"]["suppress_comment"])
