@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,11 +23,26 @@ SERVICE = Path("packages") / "order-service"
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
 
 
+#: What a user's shell holds when synthesizing: the CDK CLI then gives the app a concrete region
+#: and account (never the pseudo parameters' tokens).
+USER_ENV = {
+    "AWS_REGION": "eu-west-1",
+    "AWS_DEFAULT_REGION": "eu-west-1",
+    "CDK_DEFAULT_ACCOUNT": "123456789012",
+}
+
+
 def synth(project: Path, outdir: Path) -> dict[str, Any]:
-    """Run the documented build step and the CDK app; return the synthesized template."""
-    run(["uv", "run", "--no-sync", "python", "-m", "common_constructs.build"], project / INFRA)
-    env = {**tool_env(), "CDK_OUTDIR": str(outdir)}
-    run(["uv", "run", "--no-sync", "python", "-m", "infra.app"], project / INFRA, env=env)
+    """Synthesize as users do, with the project's `poe synth` (the CDK CLI, its build step
+    first) and a region and account set; copy what it wrote to ``outdir`` (assets aside);
+    return the synthesized template."""
+    run(["uv", "run", "--no-sync", "poe", "synth"], project, env={**tool_env(), **USER_ENV})
+    shutil.copytree(
+        project / INFRA / "cdk.out",
+        outdir,
+        ignore=shutil.ignore_patterns("asset.*"),
+        dirs_exist_ok=True,
+    )
     template: dict[str, Any] = json.loads((outdir / "Apis.template.json").read_text())
     return template
 
@@ -90,6 +106,42 @@ def test_functions_follow_the_integration_pattern(
 
 
 @pytest.mark.slow
+def test_each_function_may_write_to_its_own_log_group_only(
+    synthesized: tuple[dict[str, str], Path, dict[str, Any]],
+) -> None:
+    _, _, template = synthesized
+    functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    for function in functions:
+        properties = function["Properties"]
+        group = properties["LoggingConfig"]["LogGroup"]["Ref"]
+        role = template["Resources"][properties["Role"]["Fn::GetAtt"][0]]["Properties"]
+        # No AWSLambdaBasicExecutionRole: it may write to every log group of the account.
+        assert "ManagedPolicyArns" not in role
+        statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+        writes = [s for s in statements if any(a.startswith("logs:") for a in s["Action"])]
+        assert writes == [
+            {
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Effect": "Allow",
+                "Resource": {"Fn::GetAtt": [group, "Arn"]},
+            }
+        ]
+        assert properties["TracingConfig"] == {"Mode": "Active"}
+        traces = [s for s in statements if s not in writes]
+        assert traces == [
+            {
+                "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                "Effect": "Allow",
+                "Resource": "*",
+            }
+        ]
+    # No other policy gives a function's role anything.
+    roles = {f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions}
+    for policy in resources(template, "AWS::IAM::Policy"):
+        assert not {r["Ref"] for r in policy["Roles"]} & roles, policy
+
+
+@pytest.mark.slow
 def test_every_operation_is_routed_with_the_chosen_auth(
     synthesized: tuple[dict[str, str], Path, dict[str, Any]],
 ) -> None:
@@ -128,6 +180,11 @@ def test_every_operation_is_routed_with_the_chosen_auth(
         ]
         (waf_logging,) = resources(template, "AWS::WAFv2::LoggingConfiguration")
         (destination,) = waf_logging["LogDestinationConfigs"]
+        # Credentials never reach the WAF's logs.
+        assert waf_logging["RedactedFields"] == [
+            {"SingleHeader": {"Name": "authorization"}},
+            {"SingleHeader": {"Name": "cookie"}},
+        ]
         waf_logs = template["Resources"][destination["Fn::Join"][1][-1]["Ref"]]["Properties"]
         assert waf_logs["LogGroupName"].startswith("aws-waf-logs-")
         assert waf_logs["RetentionInDays"] == 90
@@ -158,6 +215,16 @@ def test_every_operation_is_routed_with_the_chosen_auth(
         assert {i["PayloadFormatVersion"] for i in integrations} == {"2.0"}
     pools = resources(template, "AWS::Cognito::UserPool")
     assert len(pools) == (1 if auth == "Cognito" else 0)
+    for client in resources(template, "AWS::Cognito::UserPoolClient"):
+        # A public client: SRP sign-in, no OAuth flow (no implicit flow, no placeholder
+        # callback) until callback URLs are given, no user enumeration.
+        assert client["GenerateSecret"] is False
+        assert client["ExplicitAuthFlows"] == ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+        assert client["AllowedOAuthFlowsUserPoolClient"] is False
+        assert "AllowedOAuthFlows" not in client
+        assert "CallbackURLs" not in client
+        assert client["PreventUserExistenceErrors"] == "ENABLED"
+        assert client["EnableTokenRevocation"] is True
     assert any("Url" in key for key in template["Outputs"])
 
 
@@ -195,9 +262,14 @@ def test_cdk_nag_passes_and_every_acknowledgement_has_a_reason(
     assert nag["violations"] == []
     for acknowledged in nag["suppressedViolations"]:
         assert len(acknowledged["reason"]) > 20, acknowledged["ruleName"]
-    # No wildcard action on a wildcard resource anywhere.
+    # No wildcard action on a wildcard resource anywhere, no account-wide logs permission.
     for rule in nag["suppressedViolations"]:
         assert "Action::*" not in rule["ruleName"]
+        assert "AWSLambdaBasicExecutionRole" not in rule["ruleName"]
+        assert "AWSLambdaVPCAccessExecutionRole" not in rule["ruleName"]
+    # Synthesized for the user's region and account, not for the pseudo parameters' tokens.
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    assert manifest["artifacts"]["Apis"]["environment"] == "aws://123456789012/eu-west-1"
 
 
 @pytest.mark.slow
@@ -239,7 +311,8 @@ def test_checkov_finds_no_failed_check_in_the_synthesized_template(
     config = projects.synced(**answers) / ".checkov.yaml"
     # The project's own settings, pointed at this synth's output instead of infra/cdk.out.
     report = checkov_clean(config, outdir, "cloudformation")
-    assert report["summary"]["passed"] > 20
+    # The template was scanned (a shared HTTP API's has the fewest resources to check).
+    assert report["summary"]["passed"] > 15
     # Only the open methods of a public REST API are skipped inline, each with its reason.
     skipped = {
         (c["check_id"], c["check_result"]["suppress_comment"])
@@ -256,6 +329,45 @@ def editable(tmp_path_factory: pytest.TempPathFactory) -> Path:
     project = render(tmp_path_factory.mktemp("editable") / "project", {"name": "order-service"})
     run(["uv", "sync"], project, timeout=900)
     return project
+
+
+@pytest.mark.slow
+def test_a_registration_granting_invoke_access_passes_the_cdk_cli_and_the_project_checks(
+    editable: Path, tmp_path: Path
+) -> None:
+    registration = editable / INFRA / "src" / "infra" / "apis" / "order_service.py"
+    original = registration.read_text()
+    # As the construct's docstring shows: a role of the account allowed to call the API.
+    edited = original.replace(
+        "from aws_cdk import Stack\n",
+        "from aws_cdk import Stack\nfrom aws_cdk import aws_iam as iam\n",
+    ).replace("    return OrderServiceApi(", "    api = OrderServiceApi(")
+    edited += (
+        '    caller = iam.Role(stack, "Caller", assumed_by=iam.AccountRootPrincipal())\n'
+        "    api.grant_invoke_access(caller)\n"
+        "    return api\n"
+    )
+    registration.write_text(edited)
+    try:
+        template = synth(editable, tmp_path / "out")
+        (policy,) = [
+            r["Properties"]["PolicyDocument"]
+            for key, r in template["Resources"].items()
+            if r["Type"] == "AWS::IAM::Policy" and key.startswith("Caller")
+        ]
+        (statement,) = policy["Statement"]
+        assert statement["Action"] == "execute-api:Invoke"
+        assert "execute-api:eu-west-1:123456789012:" in json.dumps(statement["Resource"])
+        # The project's own checks: mypy --strict, and its tests, whose cdk-nag synth runs
+        # without a region (the pseudo parameters' tokens) and with one.
+        run(["uv", "run", "--no-sync", "mypy", str(registration)], editable)
+        result = run(
+            ["uv", "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider", str(INFRA)],
+            editable,
+        )
+        assert " passed" in result.stdout
+    finally:
+        registration.write_text(original)
 
 
 @pytest.mark.slow

@@ -2,8 +2,10 @@
 
 The samples are read from the rendered project (the API construct module's docstring), so the
 documentation cannot drift from what works. Per combination, one CDK app holds every sample (a
-stack each) and is synthesized once with cdk-nag's AWS Solutions rules; one `mypy --strict` run
-checks them all with the project's own settings.
+stack each, in the region and account a user's CDK CLI gives it) and is synthesized once with
+cdk-nag's AWS Solutions rules; one `mypy --strict` run checks them all with the project's own
+settings, as they are and placed in the API's registration module (its `add(stack)`, with the
+return annotation the template renders).
 """
 
 from __future__ import annotations
@@ -50,12 +52,14 @@ def samples_app(samples: list[str]) -> str:
         for index, code in enumerate(samples)
     )
     calls = "".join(
-        f'    sample_{index}(Stack(app, "Sample{index}"))\n' for index in range(len(samples))
+        f'    sample_{index}(Stack(app, "Sample{index}", env=USER))\n'
+        for index in range(len(samples))
     )
     return (
         "import sys\n\n"
-        "from aws_cdk import App, Stack, Validations\n"
+        "from aws_cdk import App, Environment, Stack, Validations\n"
         "from cdk_nag import AwsSolutionsChecks\n"
+        '\nUSER = Environment(account="123456789012", region="eu-west-1")\n'
         f"{functions}\n\n"
         "def main() -> None:\n"
         "    app = App(outdir=sys.argv[1])\n"
@@ -65,6 +69,25 @@ def samples_app(samples: list[str]) -> str:
         'if __name__ == "__main__":\n'
         "    main()\n"
     )
+
+
+def in_registration(project: Path, samples: list[str]) -> str:
+    """The API's registration module with one ``add`` per sample, returning the sample's API.
+
+    The module's imports and ``add`` signature are the rendered ones; each sample is the body
+    of an ``add``, its API assigned to ``api`` and returned.
+    """
+    module = (project / INFRA / "src" / "infra" / "apis" / "order_service.py").read_text()
+    header, _, rest = module.partition("\ndef add(")
+    signature = "def add(" + rest.split("\n", 1)[0]
+    assert signature.startswith("def add(stack: Stack) -> OrderServiceApi"), signature
+    functions = []
+    for index, code in enumerate(samples):
+        body = re.sub(r"^OrderServiceApi\(", "api = OrderServiceApi(", code, flags=re.MULTILINE)
+        assert "api = OrderServiceApi(" in body, code
+        name = signature.replace("def add(", f"def add_{index}(", 1)
+        functions.append(f"\n\n{name}\n{textwrap.indent(body, '    ')}    return api\n")
+    return header + "".join(functions)
 
 
 @pytest.mark.slow
@@ -91,8 +114,16 @@ def test_documented_samples_synthesize_with_cdk_nag_and_pass_mypy_strict(
     assert nag["violations"] == []
     stacks = sorted(p.name for p in outdir.glob("Sample*.template.json"))
     assert len(stacks) == len(samples)
+    registration = tmp_path / "registration.py"
+    registration.write_text(in_registration(project, samples))
     env = {**tool_env(), "MYPY_CACHE_DIR": str(mypy_cache)}
-    run(["uv", "run", "--no-sync", "mypy", "--strict", str(app)], project, env=env)
+    # A first run analyses the whole AWS CDK: far longer than a command's usual time.
+    run(
+        ["uv", "run", "--no-sync", "mypy", "--strict", str(app), str(registration)],
+        project,
+        env=env,
+        timeout=1800,
+    )
 
 
 @pytest.fixture(scope="session")

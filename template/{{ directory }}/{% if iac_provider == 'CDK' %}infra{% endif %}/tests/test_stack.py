@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import fcntl
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aws_cdk import App, Validations
+from aws_cdk import App, Environment, Validations
 from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks
 
@@ -65,9 +64,14 @@ def test_stage_or_api_exists(template: Template) -> None:
         template.has_resource_properties("AWS::ApiGateway::Stage", {"TracingEnabled": True})
 
 
-def test_cdk_nag_finds_nothing_unacknowledged(tmp_path: Path) -> None:
-    os.environ.setdefault("CDK_DEFAULT_REGION", "us-east-1")
+#: Without a region and account (the pseudo parameters' tokens), and with them, as the CDK CLI
+#: gives them: acknowledgements name what cdk-nag finds either way.
+ENVIRONMENTS = [None, Environment(account="123456789012", region="eu-west-1")]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS, ids=["tokens", "eu-west-1"])
+def test_cdk_nag_finds_nothing_unacknowledged(tmp_path: Path, env: Environment | None) -> None:
     app = App(outdir=str(tmp_path))
-    ApisStack(app, "Nag")
+    ApisStack(app, "Nag", env=env)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     app.synth()  # raises when a rule fails

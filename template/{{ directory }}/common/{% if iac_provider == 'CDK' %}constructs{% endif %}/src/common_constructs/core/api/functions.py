@@ -16,7 +16,35 @@ from constructs import Construct
 
 from common_constructs.core.api.bundle import ServiceBundle
 from common_constructs.core.facts import adapter_environment
-from common_constructs.core.nag import acknowledge, acknowledge_managed_policy
+from common_constructs.core.nag import acknowledge
+
+#: What Lambda needs to place a function's network interfaces in a VPC: the EC2 actions of
+#: AWSLambdaVPCAccessExecutionRole, without that policy's logs permissions on every log group.
+VPC_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+)
+#: Why the X-Ray actions are allowed on every resource.
+XRAY_REASON = (
+    "X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions."
+)
+#: Why the network interface actions are allowed on every resource.
+VPC_REASON = (
+    "In a VPC, Lambda manages the function's network interfaces in subnets chosen at deploy "
+    "time: ec2:Describe* support no resource-level permissions, and Lambda's documentation "
+    "grants the other actions on every resource, as AWSLambdaVPCAccessExecutionRole does."
+)
+#: What X-Ray's active tracing needs (the actions support no resource-level permissions).
+XRAY_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
+#: The ``TracingConfig`` mode of each ``tracing`` option that sends traces.
+TRACING_MODES: dict[object, str] = {
+    lambda_.Tracing.ACTIVE: "Active",
+    lambda_.Tracing.PASS_THROUGH: "PassThrough",
+}
 
 
 class FunctionOptions(TypedDict, total=False):
@@ -81,6 +109,7 @@ def create_function(
     )
     # Traces need no layer: with active tracing, Lambda's X-Ray endpoint takes them over UDP.
     layers = [layer, *options.pop("layers", [])]
+    role = options.pop("role", None)
     props: dict[str, Any] = {
         "memory_size": 1024,
         "timeout": Duration.seconds(30),
@@ -88,6 +117,20 @@ def create_function(
         "snap_start": lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS,
         **options,
     }
+    # Tracing is set on the function's resource and its permissions in the role's own policy,
+    # so that the role needs no separate policy resource until statements are added to it.
+    tracing = TRACING_MODES.get(props.pop("tracing", None))
+    statements = _execution_statements(log_group, tracing=tracing is not None, vpc="vpc" in options)
+    if role is None:
+        role = iam.Role(
+            scope,
+            f"{construct_id}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            inline_policies={"Execution": iam.PolicyDocument(statements=statements)},
+        )
+    else:
+        for statement in statements:
+            role.add_to_principal_policy(statement)
     function = lambda_.Function(
         scope,
         construct_id,
@@ -98,24 +141,16 @@ def create_function(
         layers=layers,
         environment=environment,
         log_group=log_group,
+        role=role,
         **props,
     )
-    acknowledge_managed_policy(
-        function,
-        "service-role/AWSLambdaBasicExecutionRole",
-        "AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch logs.",
-    )
-    if "vpc" in options:
-        acknowledge_managed_policy(
-            function,
-            "service-role/AWSLambdaVPCAccessExecutionRole",
-            "AWSLambdaVPCAccessExecutionRole only manages the function's network interfaces.",
-        )
-    acknowledge(
-        function,
-        "AwsSolutions-IAM5[Resource::*]",
-        "X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions.",
-    )
+    if tracing is not None:
+        cfn_function = function.node.default_child
+        assert isinstance(cfn_function, lambda_.CfnFunction)
+        cfn_function.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode=tracing)
+    reasons = [*([XRAY_REASON] if tracing else []), *([VPC_REASON] if "vpc" in options else [])]
+    if reasons and isinstance(role, Construct):
+        acknowledge(role, "AwsSolutions-IAM5[Resource::*]", " ".join(reasons))
     Annotations.of(function).acknowledge_warning(
         "@aws-cdk/aws-lambda:snapStartRequirePublish",
         "Integrations invoke the function's current published version.",
@@ -126,3 +161,25 @@ def create_function(
         "The runtime is the Python version chosen for the API and its bundle's wheels.",
     )
     return function
+
+
+def _execution_statements(
+    log_group: logs.ILogGroup, *, tracing: bool, vpc: bool
+) -> list[iam.PolicyStatement]:
+    """What a function's role allows: its own log group only, X-Ray and its VPC if it uses them.
+
+    No ``AWSLambdaBasicExecutionRole`` (or ``AWSLambdaVPCAccessExecutionRole``): both allow
+    writing to every log group of the account.
+    """
+    statements = [
+        iam.PolicyStatement(
+            actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+            # The group's ARN ends with ":*": its log streams.
+            resources=[log_group.log_group_arn],
+        )
+    ]
+    if tracing:
+        statements.append(iam.PolicyStatement(actions=list(XRAY_ACTIONS), resources=["*"]))
+    if vpc:
+        statements.append(iam.PolicyStatement(actions=list(VPC_ACTIONS), resources=["*"]))
+    return statements

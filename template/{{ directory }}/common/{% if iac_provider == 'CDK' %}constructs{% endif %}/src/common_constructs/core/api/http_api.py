@@ -9,7 +9,6 @@ from typing import Any, Generic, Literal, TypedDict, TypeVar, Unpack
 from aws_cdk import CfnOutput
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
-from aws_cdk import aws_apigatewayv2_integrations as integrations_
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -22,7 +21,12 @@ from common_constructs.core.api.cors import (
     EXPOSED_HEADERS,
     check_origins,
 )
-from common_constructs.core.api.integrations import ApiIntegrations, DefaultIntegration
+from common_constructs.core.api.integrations import (
+    ApiIntegrations,
+    DefaultIntegration,
+    allow_api_gateway,
+)
+from common_constructs.core.api.limits import check_stack_quota
 from common_constructs.core.api.operations import Operation
 from common_constructs.core.api.rest_api import DEFAULT_BURST_LIMIT, DEFAULT_RATE_LIMIT
 from common_constructs.core.nag import acknowledge, acknowledge_invoke_grant
@@ -68,14 +72,32 @@ class HttpApiOptions(TypedDict, total=False):
     throttling_burst_limit: int
 
 
-def lambda_integration(handler: lambda_.IFunction) -> integrations_.HttpLambdaIntegration:
+class LambdaProxyIntegration(apigwv2.HttpRouteIntegration):
+    """A Lambda proxy integration (payload format 2.0) of ``function``.
+
+    Unlike ``HttpLambdaIntegration``, it adds no invoke permission where the route is: the API
+    adds one per function, beside the function (in its nested stack, if any), so that the
+    API's stack holds no resource per function.
+    """
+
+    def __init__(self, function: lambda_.IFunction) -> None:
+        super().__init__(f"{function.node.id}Integration")
+        self.function = function
+
+    # jsii calls it with the bind options as one argument; type checkers see keyword arguments.
+    def bind(self, *args: Any, **kwargs: Any) -> apigwv2.HttpRouteIntegrationConfig:
+        """The integration's settings: the function's ARN, proxied with payload format 2.0."""
+        del args, kwargs  # the same for every route
+        return apigwv2.HttpRouteIntegrationConfig(
+            type=apigwv2.HttpIntegrationType.AWS_PROXY,
+            uri=self.function.function_arn,
+            payload_format_version=apigwv2.PayloadFormatVersion.VERSION_2_0,
+        )
+
+
+def lambda_integration(handler: lambda_.IFunction) -> LambdaProxyIntegration:
     """A Lambda proxy integration (payload format 2.0), one invoke permission per function."""
-    return integrations_.HttpLambdaIntegration(
-        f"{handler.node.id}Integration",
-        handler,
-        payload_format_version=apigwv2.PayloadFormatVersion.VERSION_2_0,
-        scope_permission_to_route=False,
-    )
+    return LambdaProxyIntegration(handler)
 
 
 class HttpApi(Construct, Generic[IntegrationsT]):
@@ -140,6 +162,14 @@ class HttpApi(Construct, Generic[IntegrationsT]):
                 authorizer=route_options.authorizer or authorizer,
                 authorization_scopes=route_options.authorization_scopes,
             )
+        invoked = {
+            id(entry.integration): entry.integration.function
+            for entry in entries.values()
+            if isinstance(entry, DefaultIntegration)
+            and isinstance(entry.integration, LambdaProxyIntegration)
+        }
+        for function in invoked.values():
+            allow_api_gateway(self, function, self.api.arn_for_execute_api("*", "/*", "*"))
         access_logs = encrypted_access_logs(self)
         stage = self.api.default_stage
         if stage is not None:
@@ -155,6 +185,7 @@ class HttpApi(Construct, Generic[IntegrationsT]):
         if auth == "None":
             acknowledge(self.api, "AwsSolutions-APIG4", "The API is public by choice (auth None).")
         CfnOutput(self, "Url", value=self.url, description=f"URL of the {api_name} API")
+        check_stack_quota(self, api_name, len(operations), self._handlers)
 
     @staticmethod
     def _integration(
@@ -194,10 +225,9 @@ class HttpApi(Construct, Generic[IntegrationsT]):
 
     def grant_invoke_access(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` call every route of the API (``execute-api:Invoke``)."""
+        resource = self.api.arn_for_execute_api("*", "/*", "*")
         grant = iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=["execute-api:Invoke"],
-            resource_arns=[self.api.arn_for_execute_api("*", "/*", "*")],
+            grantee=grantee, actions=["execute-api:Invoke"], resource_arns=[resource]
         )
-        acknowledge_invoke_grant(self.api, grantee)
+        acknowledge_invoke_grant(grantee, resource)
         return grant

@@ -11,14 +11,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, Self, Unpack
 
+from aws_cdk import Names, NestedStack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 from typing_extensions import TypeVar
 
 from common_constructs.core.api.bundle import ServiceBundle, lambda_web_adapter_layer
 from common_constructs.core.api.functions import FunctionOptions, create_function
+from common_constructs.core.api.limits import NESTED_FUNCTIONS_FROM, function_stack_of
 from common_constructs.core.api.operations import Operation
 
 Pattern = Literal["isolated", "shared"]
@@ -64,8 +67,9 @@ class ApiIntegrations(Generic[RouterT]):
 class IntegrationBuilder(Generic[ResultT]):
     """Builds the integrations of an API's operations: Lambda functions unless overridden.
 
-    ``isolated`` creates one function per operation; ``shared`` one router function that
-    every operation not overridden uses.
+    ``isolated`` creates one function per operation (in nested stacks of the API past
+    ``NESTED_FUNCTIONS_FROM`` functions); ``shared`` one router function that every operation
+    not overridden uses.
     """
 
     def __init__(
@@ -121,6 +125,9 @@ class IntegrationBuilder(Generic[ResultT]):
                 )
             router = self._function(scope, "Router", layer, self._default_options)
         integrations: dict[str, object] = {}
+        functions = sum(1 for name in self._operations if name not in self._overrides)
+        nested = self._pattern == "isolated" and functions > NESTED_FUNCTIONS_FROM
+        stacks: dict[int, Construct] = {}
         for name in self._operations:
             if name in self._overrides:
                 integrations[name] = self._overrides[name]
@@ -131,7 +138,17 @@ class IntegrationBuilder(Generic[ResultT]):
                     **self._default_options,
                     **self._operation_options.get(name, {}),
                 }
-                integrations[name] = self._function(scope, _construct_id(name), layer, options)
+                function_scope = scope
+                if nested:
+                    # The API's stack keeps to CloudFormation's 500 resources: the functions
+                    # of a large API go to nested stacks, each operation's by its name's hash.
+                    index = function_stack_of(name)
+                    if index not in stacks:
+                        stacks[index] = NestedStack(scope, f"Functions{index}")
+                    function_scope = stacks[index]
+                integrations[name] = self._function(
+                    function_scope, _construct_id(name), layer, options
+                )
         return self._assemble(**integrations, router=router)
 
     def _function(
@@ -146,6 +163,19 @@ class IntegrationBuilder(Generic[ResultT]):
         return DefaultIntegration(
             handler=handler, integration=self._integrate(handler.current_version)
         )
+
+
+def allow_api_gateway(api: Construct, function: lambda_.IFunction, source_arn: str) -> None:
+    """Let API Gateway invoke ``function`` for ``api`` (``source_arn``: its execute-api ARN).
+
+    The permission sits beside the function, in the function's stack (a nested stack of the
+    API's, for a large isolated API).
+    """
+    function.add_permission(
+        f"Invoke{Names.unique_id(api)}",
+        principal=iam.ServicePrincipal("apigateway.amazonaws.com"),
+        source_arn=source_arn,
+    )
 
 
 def _construct_id(operation: str) -> str:

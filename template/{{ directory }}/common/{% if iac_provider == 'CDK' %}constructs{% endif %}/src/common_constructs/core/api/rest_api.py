@@ -22,7 +22,12 @@ from common_constructs.core.api.cors import (
     check_origins,
     lazy,
 )
-from common_constructs.core.api.integrations import ApiIntegrations, DefaultIntegration
+from common_constructs.core.api.integrations import (
+    ApiIntegrations,
+    DefaultIntegration,
+    allow_api_gateway,
+)
+from common_constructs.core.api.limits import check_stack_quota
 from common_constructs.core.api.operations import Operation
 from common_constructs.core.api.waf import add_web_acl
 from common_constructs.core.nag import (
@@ -70,17 +75,33 @@ class RestApiOptions(TypedDict, total=False):
     cloud_watch_role: bool
 
 
-def lambda_integration(handler: lambda_.IFunction) -> apigw.LambdaIntegration:
+class StreamingLambdaIntegration(apigw.AwsIntegration):
+    """A Lambda proxy integration that streams the function's response (``function``).
+
+    Unlike ``aws_apigateway.LambdaIntegration``, it adds no invoke permission where the method
+    is: the API adds one per function, beside the function (in its nested stack, if any), so
+    that the API's stack holds no resource per function.
+    """
+
+    def __init__(self, function: lambda_.IFunction) -> None:
+        super().__init__(
+            service="lambda",
+            proxy=True,
+            path=f"2021-11-15/functions/{function.function_arn}/response-streaming-invocations",
+            options=apigw.IntegrationOptions(
+                response_transfer_mode=apigw.ResponseTransferMode.STREAM
+            ),
+        )
+        self.function = function
+
+
+def lambda_integration(handler: lambda_.IFunction) -> StreamingLambdaIntegration:
     """A proxy integration that streams the function's response.
 
-    One invoke permission per function and API (not per method): a function serving many
-    operations keeps its resource policy small.
+    One invoke permission per function and API (not per method), added by the API: a function
+    serving many operations keeps its resource policy small.
     """
-    return apigw.LambdaIntegration(
-        handler,
-        response_transfer_mode=apigw.ResponseTransferMode.STREAM,
-        scope_permission_to_method=False,
-    )
+    return StreamingLambdaIntegration(handler)
 
 
 def method_options(options: apigw.MethodOptions | None) -> dict[str, Any]:
@@ -184,6 +205,14 @@ class RestApi(Construct, Generic[IntegrationsT]):
             ) and not method_kwargs.get("authorizer"):
                 skip_checkov(method, "CKV_AWS_59", "The API is public by choice (auth None).")
             methods_by_path.setdefault(resource.path, []).append(operation.method)
+        invoked = {
+            id(entry.integration): entry.integration.function
+            for entry in entries.values()
+            if isinstance(entry, DefaultIntegration)
+            and isinstance(entry.integration, StreamingLambdaIntegration)
+        }
+        for function in invoked.values():
+            allow_api_gateway(self, function, self.api.arn_for_execute_api("*", "/*", "*"))
         for path, methods in methods_by_path.items():
             self._add_preflight(self.api.root.resource_for_path(path), methods)
         self._add_cors_to_gateway_responses()
@@ -212,6 +241,7 @@ class RestApi(Construct, Generic[IntegrationsT]):
         if auth == "None":
             acknowledge(self.api, "AwsSolutions-APIG4", "The API is public by choice (auth None).")
         CfnOutput(self, "Url", value=self.api.url, description=f"URL of the {api_name} API")
+        check_stack_quota(self, api_name, len(operations), self._handlers)
 
     @staticmethod
     def _integration(name: str, entry: object) -> tuple[apigw.Integration, dict[str, Any]]:
@@ -317,5 +347,5 @@ class RestApi(Construct, Generic[IntegrationsT]):
         grant = iam.Grant.add_to_principal(
             grantee=grantee, actions=["execute-api:Invoke"], resource_arns=[resource]
         )
-        acknowledge_invoke_grant(self.api, grantee)
+        acknowledge_invoke_grant(grantee, resource)
         return grant

@@ -7,6 +7,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+#: Request headers whose values never reach the WAF's logs: credentials (SigV4 signatures,
+#: Cognito tokens, session cookies) would otherwise be kept there for as long as the logs.
+REDACTED_HEADERS = ("authorization", "cookie")
 #: The common rule set's rule that blocks request bodies over 8 KB: counted, not blocking, so
 #: uploads and large JSON documents reach the API unless a body size limit is chosen.
 BODY_SIZE_RULE = "SizeRestrictions_BODY"
@@ -65,7 +68,10 @@ def _body_size_rule(priority: int, limit: Size) -> wafv2.CfnWebACL.RuleProperty:
 
 
 def add_web_acl(scope: Construct, resource_arn: str, max_request_body_size: Size | None) -> None:
-    """A regional web ACL on ``resource_arn`` (a stage), logging to ``aws-waf-logs-...``."""
+    """A regional web ACL on ``resource_arn`` (a stage), logging to ``aws-waf-logs-...``.
+
+    The logs keep no credentials: the ``REDACTED_HEADERS`` are redacted.
+    """
     names = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet")
     rules = [_managed_rules(priority, name) for priority, name in enumerate(names)]
     if max_request_body_size is not None:
@@ -101,4 +107,8 @@ def add_web_acl(scope: Construct, resource_arn: str, max_request_body_size: Size
         "WafLogging",
         log_destination_configs=[log_group_arn],
         resource_arn=acl.attr_arn,
+        redacted_fields=[
+            wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": header})
+            for header in REDACTED_HEADERS
+        ],
     )

@@ -89,9 +89,22 @@ resource "aws_cloudwatch_log_group" "waf" {
   tags              = var.tags
 }
 
+# Credentials (SigV4 signatures, Cognito tokens, session cookies) never reach the logs.
 resource "aws_wafv2_web_acl_logging_configuration" "this" {
   count = var.web_acl_enabled ? 1 : 0
 
   resource_arn            = aws_wafv2_web_acl.this[0].arn
   log_destination_configs = [aws_cloudwatch_log_group.waf[0].arn]
+
+  redacted_fields {
+    single_header {
+      name = "authorization"
+    }
+  }
+
+  redacted_fields {
+    single_header {
+      name = "cookie"
+    }
+  }
 }

@@ -99,6 +99,11 @@ run "one_origin_is_answered_everywhere" {
     condition     = startswith(aws_cloudwatch_log_group.waf[0].name, "aws-waf-logs-") && length(aws_wafv2_web_acl_logging_configuration.this) == 1
     error_message = "The WAF logs to a log group it may write to."
   }
+
+  assert {
+    condition     = sort([for field in aws_wafv2_web_acl_logging_configuration.this[0].redacted_fields : field.single_header[0].name]) == sort(["authorization", "cookie"])
+    error_message = "The WAF's logs must redact the authorization and cookie headers."
+  }
 }
 
 run "several_origins_are_answered_one_at_a_time" {
