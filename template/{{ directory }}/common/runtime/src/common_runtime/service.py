@@ -14,9 +14,9 @@ from starlette.middleware.cors import CORSMiddleware
 
 from common_runtime.console import ConsoleFormatter, console_requested
 from common_runtime.errors import DEFAULT_RESPONSES, add_error_schemas
+from common_runtime.health import AdapterEndpoints
 from common_runtime.limits import DEFAULT_MAX_BODY_SIZE, body_size_limit
 from common_runtime.metrics import RequestMetrics
-from common_runtime.health import AdapterEndpoints
 from common_runtime.middleware import ObservabilityMiddleware, RequestTracing
 from common_runtime.request import RequestLogFilter
 from common_runtime.safe_logging import dumps
