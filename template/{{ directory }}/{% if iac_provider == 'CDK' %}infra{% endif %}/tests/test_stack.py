@@ -37,7 +37,8 @@ def test_every_function_runs_the_api_behind_the_web_adapter(template: Template) 
         assert properties["Runtime"].startswith("python3.")
         variables = properties["Environment"]["Variables"]
         assert variables["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/bootstrap"
-        assert variables["PORT"] == "8000"
+        assert variables["AWS_LWA_PORT"] == "8000"
+        assert variables["AWS_LWA_READINESS_CHECK_PATH"] == "/_lambda/health"
         assert variables["AWS_LWA_INVOKE_MODE"] in {"response_stream", "buffered"}
         layers = str(properties["Layers"])
         assert "LambdaAdapterLayer" in layers

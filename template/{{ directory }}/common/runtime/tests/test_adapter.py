@@ -48,7 +48,7 @@ def test_the_readiness_check_is_not_a_request_of_the_api(
         # The first request of the API is the cold start, not the adapter's probe.
         assert client.get("/work").status_code == 200
     _, emf = records()
-    assert [doc.get("ColdStart") for doc in emf if "ColdStart" in doc] == [[1.0]]
+    assert [doc.get("ColdStart") for doc in emf if "ColdStart" in doc] == [1]
     paths = snapstart_service.app.openapi()["paths"]
     assert set(paths) == {"/work"}
 
@@ -75,7 +75,7 @@ def test_after_a_restore_the_next_request_is_the_cold_start(
         assert client.get("/work").status_code == 200
         assert client.get("/work").status_code == 200
     _, emf = records()
-    assert [doc.get("ColdStart") for doc in emf if "ColdStart" in doc] == [[1.0]]
+    assert [doc.get("ColdStart") for doc in emf if "ColdStart" in doc] == [1]
     assert sum(doc.get("Requests", 0) for doc in emf) == 2
 
 
