@@ -376,7 +376,7 @@ def test_an_update_from_every_release_is_committed_whole_and_keeps_every_edit(
     run(["uv", "sync"], clone, timeout=900)
     poe = ["uv", "run", "--no-sync", "poe"]
     run([*poe, "lint"], clone, timeout=1800)
-    tests_of_the_project(clone, release)
+    run_the_project_tests(clone, release)
     if iac == "CDK":
         run([*poe, "synth"], clone, timeout=900)
         return
@@ -385,7 +385,7 @@ def test_an_update_from_every_release_is_committed_whole_and_keeps_every_edit(
     terraform_checks(clone, tmp_path)
 
 
-def tests_of_the_project(clone: Path, release: str) -> None:
+def run_the_project_tests(clone: Path, release: str) -> None:
     """`poe test`: every test passes, the template's own with the old release's sample routes
     the user kept (the template's tests never call the user's routes)."""
     result = run(["uv", "run", "--no-sync", "poe", "test"], clone, timeout=900)
