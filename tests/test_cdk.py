@@ -86,19 +86,10 @@ def test_functions_follow_the_integration_pattern(
         assert not [name for name in variables if name.startswith("OTEL_")]
         assert variables["POWERTOOLS_SERVICE_NAME"] == "order-service"
         assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "order-service"
-        # Adapter 1.1.0 (layer 30), and no other layer: traces need no collector. Without a
-        # concrete Region (env-agnostic), the commercial partition's publisher.
+        # Adapter 1.1.0 (layer 30), and no other layer: traces need no collector. The CDK CLI
+        # synthesizes for a concrete Region: the layer's ARN is that Region's, exactly.
         assert function["Layers"] == [
-            {
-                "Fn::Join": [
-                    "",
-                    [
-                        "arn:aws:lambda:",
-                        {"Ref": "AWS::Region"},
-                        ":753240598075:layer:LambdaAdapterLayerArm64:30",
-                    ],
-                ]
-            }
+            "arn:aws:lambda:eu-west-1:753240598075:layer:LambdaAdapterLayerArm64:30"
         ]
         assert "LoggingConfig" in function
     groups = resources(template, "AWS::Logs::LogGroup")
