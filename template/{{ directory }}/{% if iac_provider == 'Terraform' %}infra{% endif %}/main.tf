@@ -60,7 +60,10 @@ locals {
   transaction_search = local.facts.transaction_search.value
 }
 
-data "aws_caller_identity" "current" {}
+# Read only with Transaction Search on: a plan without it needs no call to STS.
+data "aws_caller_identity" "current" {
+  count = var.transaction_search ? 1 : 0
+}
 
 resource "aws_cloudwatch_log_resource_policy" "transaction_search" {
   count = var.transaction_search ? 1 : 0
@@ -75,11 +78,11 @@ resource "aws_cloudwatch_log_resource_policy" "transaction_search" {
       Action    = "logs:PutLogEvents"
       Resource = [
         for group in [local.transaction_search.spans_log_group, local.transaction_search.application_signals_log_group] :
-        "arn:${data.aws_partition.current.partition}:logs:${var.aws_region}:${data.aws_caller_identity.current.account_id}:log-group:${group}:*"
+        "arn:${data.aws_partition.current.partition}:logs:${var.aws_region}:${data.aws_caller_identity.current[0].account_id}:log-group:${group}:*"
       ]
       Condition = {
-        ArnLike      = { "aws:SourceArn" = "arn:${data.aws_partition.current.partition}:xray:${var.aws_region}:${data.aws_caller_identity.current.account_id}:*" }
-        StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id }
+        ArnLike      = { "aws:SourceArn" = "arn:${data.aws_partition.current.partition}:xray:${var.aws_region}:${data.aws_caller_identity.current[0].account_id}:*" }
+        StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current[0].account_id }
       }
     }]
   })
