@@ -34,6 +34,9 @@ from test_terraform import (
 
 __all__ = ["provider_mirror"]  # the fixture, found by pytest through this module's names
 
+#: The folder a first copy defaults to (the default's expression reads the repository's answer
+#: when there is one, so it is not a value to pass).
+DEFAULT_DIRECTORY = "packages"
 #: A folder other than the default, two levels deep, for ``directory``.
 OTHER_DIRECTORY = "services/apis"
 #: Names users type, in turn per row (the names' own tests are elsewhere).
@@ -42,8 +45,8 @@ SEED = 20251207
 
 
 def questions() -> dict[str, list[str]]:
-    """Every question of copier.yml with choices, and its answers; ``directory`` with its
-    default and another folder."""
+    """Every question of copier.yml with choices, and its answers; ``directory`` with the
+    folder a first copy defaults to and another folder."""
     config = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text(encoding="utf-8"))
     found: dict[str, list[str]] = {}
     for key, spec in config.items():
@@ -51,7 +54,8 @@ def questions() -> dict[str, list[str]]:
             continue
         choices = spec["choices"]
         found[key] = [str(c) for c in (choices.values() if isinstance(choices, dict) else choices)]
-    found["directory"] = [str(config["directory"]["default"]), OTHER_DIRECTORY]
+    assert f"'{DEFAULT_DIRECTORY}'" in config["directory"]["default"], "the default folder moved"
+    found["directory"] = [DEFAULT_DIRECTORY, OTHER_DIRECTORY]
     return found
 
 

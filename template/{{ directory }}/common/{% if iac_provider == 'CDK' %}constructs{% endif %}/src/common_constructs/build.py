@@ -67,9 +67,12 @@ def fingerprint(service: Service) -> str:
         for path in folder.rglob("*")
         if path.is_file() and not IGNORED_PARTS.intersection(path.parts)
     ]
-    extras = [service.root / "run.sh", service.root / "pyproject.toml", workspace_lock()]
+    lock = workspace_lock()
+    extras = [service.root / "run.sh", service.root / "pyproject.toml", lock]
     for path in sorted(sources) + [p for p in extras if p.is_file()]:
-        digest.update(str(path.relative_to(APIS_ROOT.parent)).encode())
+        # Relative to the workspace's root, which holds the lock file and every API folder,
+        # however deep the API folder is.
+        digest.update(str(path.relative_to(lock.parent)).encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
 
