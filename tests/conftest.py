@@ -75,6 +75,38 @@ def tool_env() -> dict[str, str]:
     return env
 
 
+#: What a user's shell holds when running the CDK CLI: a concrete Region and account (never the
+#: pseudo parameters' tokens), as on any machine that deploys.
+AWS_ENVIRONMENT = {
+    "AWS_REGION": "eu-west-1",
+    "AWS_DEFAULT_REGION": "eu-west-1",
+    "CDK_DEFAULT_REGION": "eu-west-1",
+    "CDK_DEFAULT_ACCOUNT": "123456789012",
+}
+
+
+def tf_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for terraform: a CLI config of our own (the provider mirror when there is
+    one, as the Terraform registry is out of reach here)."""
+    env = tool_env()
+    env["TF_IN_AUTOMATION"] = "1"
+    env["CHECKPOINT_DISABLE"] = "1"
+    config = tmp_path / "terraform.rc"
+    mirror = os.environ.get("TF_PROVIDER_MIRROR")
+    if mirror:
+        config.write_text(
+            "provider_installation {\n"
+            f'  filesystem_mirror {{\n    path    = "{mirror}"\n'
+            '    include = ["registry.terraform.io/hashicorp/*"]\n  }\n'
+            '  direct {\n    exclude = ["registry.terraform.io/hashicorp/*"]\n  }\n}\n',
+            encoding="utf-8",
+        )
+    else:
+        config.write_text("", encoding="utf-8")
+    env["TF_CLI_CONFIG_FILE"] = str(config)
+    return env
+
+
 def checkov_clean(config: Path, directory: Path, framework: str) -> dict[str, Any]:
     """Scan ``directory`` with checkov and the project's ``config``; fail on any finding.
 

@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ProjectCache, checkov_clean, combination_id, render, run, tool_env
+from conftest import (
+    AWS_ENVIRONMENT,
+    ProjectCache,
+    checkov_clean,
+    combination_id,
+    render,
+    run,
+    tool_env,
+)
 
 CDK_COMBINATIONS = [
     {"compute_type": c, "integration_pattern": p, "auth": a, "iac_provider": "CDK"}
@@ -23,20 +31,11 @@ SERVICE = Path("packages") / "order-service"
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
 
 
-#: What a user's shell holds when synthesizing: the CDK CLI then gives the app a concrete region
-#: and account (never the pseudo parameters' tokens).
-USER_ENV = {
-    "AWS_REGION": "eu-west-1",
-    "AWS_DEFAULT_REGION": "eu-west-1",
-    "CDK_DEFAULT_ACCOUNT": "123456789012",
-}
-
-
 def synth(project: Path, outdir: Path) -> dict[str, Any]:
     """Synthesize as users do, with the project's `poe synth` (the CDK CLI, its build step
     first) and a region and account set; copy what it wrote to ``outdir`` (assets aside);
     return the synthesized template."""
-    run(["uv", "run", "--no-sync", "poe", "synth"], project, env={**tool_env(), **USER_ENV})
+    run(["uv", "run", "--no-sync", "poe", "synth"], project, env={**tool_env(), **AWS_ENVIRONMENT})
     shutil.copytree(
         project / INFRA / "cdk.out",
         outdir,

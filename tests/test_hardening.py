@@ -145,6 +145,16 @@ def _get(url: str, path: str, **headers: str) -> tuple[int, dict[str, str], byte
         return error.code, dict(error.headers), error.read()
 
 
+def leave_midway(url: str, target: str, correlation_id: str) -> float:
+    """Start a stream of ``target``, read its first bytes (a 200), then hang up; return when."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        head = f"GET {target} HTTP/1.1\r\nHost: x\r\nx-correlation-id: {correlation_id}\r\n"
+        sock.sendall(head.encode() + b"\r\n")
+        assert b"200" in sock.recv(1024)
+    return time.monotonic()
+
+
 @pytest.fixture(scope="module")
 def run_sh_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where the server of ``run_sh`` writes its output."""
@@ -263,13 +273,7 @@ def test_a_client_leaving_midway_does_not_hurt_the_server(
     served: tuple[str, Path, Path],
 ) -> None:
     url, _, log = served
-    host, port = url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=5) as sock:
-        sock.sendall(
-            b"GET /fault/slow-stream HTTP/1.1\r\nHost: x\r\nx-correlation-id: gone-1\r\n\r\n"
-        )
-        assert b"200" in sock.recv(1024)
-    started = time.monotonic()
+    started = leave_midway(url, "/fault/slow-stream", "gone-1")
     wait_for_record(log, lambda r: r.get("route") == "GET /fault/slow-stream", seconds=15)
     # The 10 s stream is cancelled when its client leaves, not served to nobody.
     assert time.monotonic() - started < 5
@@ -430,14 +434,7 @@ def test_an_abandoned_synchronous_stream_is_closed_and_counted_as_disconnected(
     served: tuple[str, Path, Path],
 ) -> None:
     url, _, log = served
-    host, port = url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=5) as sock:
-        sock.sendall(
-            b"GET /fault/blocking-stream?count=1000 HTTP/1.1\r\nHost: x\r\n"
-            b"x-correlation-id: gone-sync\r\n\r\n"
-        )
-        assert b"200" in sock.recv(1024)
-    started = time.monotonic()
+    started = leave_midway(url, "/fault/blocking-stream?count=1000", "gone-sync")
     closed = wait_for_record(
         log,
         lambda r: r.get("correlation_id") == "gone-sync" and r.get("message") == "generator closed",

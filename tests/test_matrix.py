@@ -21,7 +21,7 @@ from pathlib import Path
 import copier
 import pytest
 import yaml
-from conftest import TEMPLATE_ROOT, ProjectCache, run
+from conftest import TEMPLATE_ROOT, ProjectCache, run, tf_env
 from template_repo import copy_working_tree
 from test_terraform import (
     UnvalidatedTerraform,
@@ -29,7 +29,6 @@ from test_terraform import (
     prepare_for_provider,
     provider_mirror,
     terraform_validate,
-    tf_env,
 )
 
 __all__ = ["provider_mirror"]  # the fixture, found by pytest through this module's names

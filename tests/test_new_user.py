@@ -18,18 +18,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import TEMPLATE_ROOT, run, tool_env
+from conftest import AWS_ENVIRONMENT, TEMPLATE_ROOT, run, tf_env, tool_env
 from template_repo import clone_template, git, release
 
 pytestmark = pytest.mark.slow
-
-#: What the CDK CLI has on any machine that deploys: a Region and an account.
-AWS_ENVIRONMENT = {
-    "AWS_REGION": "eu-west-1",
-    "AWS_DEFAULT_REGION": "eu-west-1",
-    "CDK_DEFAULT_REGION": "eu-west-1",
-    "CDK_DEFAULT_ACCOUNT": "123456789012",
-}
 
 #: The routes a user writes in place of the samples.
 ROUTES = '''\
@@ -119,22 +111,6 @@ def shell(command: str, cwd: Path, env: dict[str, str], *answers: str) -> str:
     return run(args, cwd, env=env, timeout=1800).stdout
 
 
-def terraform_cli_config(tmp_path: Path) -> dict[str, str]:
-    """Terraform's settings here: the provider mirror in place of the unreachable registry."""
-    mirror = os.environ.get("TF_PROVIDER_MIRROR")
-    if not mirror:
-        pytest.fail("TF_PROVIDER_MIRROR is not set: .ci/run finds the provider mirror")
-    config = tmp_path / "terraform.rc"
-    config.write_text(
-        "provider_installation {\n"
-        f'  filesystem_mirror {{\n    path    = "{mirror}"\n'
-        '    include = ["registry.terraform.io/hashicorp/*"]\n  }\n'
-        '  direct {\n    exclude = ["registry.terraform.io/hashicorp/*"]\n  }\n}\n',
-        encoding="utf-8",
-    )
-    return {"TF_CLI_CONFIG_FILE": str(config), "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
-
-
 def replace_the_samples(project: Path, directory: str, api: str, module: str) -> None:
     """Write the user's own routes and tests over the sample ones (both files are the user's)."""
     service = project / directory / api
@@ -165,7 +141,9 @@ def test_a_new_user_follows_the_readmes_from_copy_to_check(iac: str, tmp_path: P
     env = {**tool_env(), **AWS_ENVIRONMENT}
     answers: list[str] = ["--defaults", "--data", f"iac_provider={iac}"]
     if iac == "Terraform":
-        env.update(terraform_cli_config(tmp_path))
+        if not os.environ.get("TF_PROVIDER_MIRROR"):
+            pytest.fail("TF_PROVIDER_MIRROR is not set: .ci/run finds the provider mirror")
+        env = {**tf_env(tmp_path), **AWS_ENVIRONMENT}
         # The REST core needs hashicorp/aws >= 6.25, which this network's mirror lacks: the
         # acceptance path takes HTTP APIs; REST Terraform is planned in test_terraform_plan.
         answers += ["--data", "compute_type=ServerlessApiGatewayHttpApi"]

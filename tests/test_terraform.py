@@ -25,7 +25,7 @@ from conftest import (
     combination_id,
     render,
     run,
-    tool_env,
+    tf_env,
 )
 
 DIRECTORY = "packages"
@@ -160,27 +160,6 @@ def resources(doc: dict[str, Any], type_: str) -> dict[str, Any]:
 def only(items: dict[str, Any]) -> Any:
     assert len(items) == 1, sorted(items)
     return next(iter(items.values()))
-
-
-def tf_env(tmp_path: Path) -> dict[str, str]:
-    """Environment for terraform: a CLI config of our own (the mirror when there is one)."""
-    env = tool_env()
-    env["TF_IN_AUTOMATION"] = "1"
-    env["CHECKPOINT_DISABLE"] = "1"
-    config = tmp_path / "terraform.rc"
-    mirror = os.environ.get("TF_PROVIDER_MIRROR")
-    if mirror:
-        config.write_text(
-            "provider_installation {\n"
-            f'  filesystem_mirror {{\n    path    = "{mirror}"\n'
-            '    include = ["registry.terraform.io/hashicorp/*"]\n  }\n'
-            '  direct {\n    exclude = ["registry.terraform.io/hashicorp/*"]\n  }\n}\n',
-            encoding="utf-8",
-        )
-    else:
-        config.write_text("", encoding="utf-8")
-    env["TF_CLI_CONFIG_FILE"] = str(config)
-    return env
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from conftest import ProjectCache, combination_id, run
+from conftest import ProjectCache, combination_id, run, tf_env
 from test_terraform import (
     API,
     DIRECTORY,
@@ -30,7 +30,6 @@ from test_terraform import (
     mirrored_aws_versions,
     prepare_for_provider,
     provider_mirror,
-    tf_env,
 )
 
 # pytest finds a fixture by the names the test module holds: keep the imported one exported.

@@ -20,14 +20,13 @@ from pathlib import Path
 import copier
 import pytest
 import yaml
-from conftest import TEMPLATE_ROOT, run, tool_env
+from conftest import TEMPLATE_ROOT, run, tf_env, tool_env
 from template_repo import git
 from test_terraform import (
     UnvalidatedTerraform,
     mirrored_aws_versions,
     prepare_for_provider,
     terraform_validate,
-    tf_env,
 )
 from test_update import commit, generate, leftovers, template_clone, update
 
