@@ -14,7 +14,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import (
@@ -34,7 +34,25 @@ REQUEST_METRICS = [
 #: neither a success nor a failure of the service.
 DISCONNECTED_METRICS = [*REQUEST_METRICS[:3], {"Name": "Disconnected", "Unit": "Count"},
                         REQUEST_METRICS[3]]  # fmt: skip
+_T = TypeVar("_T")
 _COLD_START = {"Dimensions": [["service"]], "Metrics": [{"Name": "ColdStart", "Unit": "Count"}]}
+
+
+class _OfTheRequest(Generic[_T]):
+    """An attribute of ``Metrics`` read from the metric set of the request being served; it
+    cannot be replaced, as the set is the request's."""
+
+    _name = ""
+
+    def __set_name__(self, owner: type[Any], name: str) -> None:
+        self._name = name
+
+    def __get__(self, instance: RequestMetrics, owner: type[Any] | None = None) -> _T:
+        value: _T = getattr(instance.provider, self._name)
+        return value
+
+    def __set__(self, instance: RequestMetrics, _value: _T) -> None:
+        raise AttributeError(f"{self._name} belongs to the request being served")
 
 
 class RequestMetrics(Metrics):
@@ -74,32 +92,9 @@ class RequestMetrics(Metrics):
     def provider(self, _value: AmazonCloudWatchEMFProvider) -> None:
         raise AttributeError("each request has its own provider")
 
-    @property
-    def metric_set(self) -> dict[str, Any]:
-        """The metrics the request being served added."""
-        return self.provider.metric_set
-
-    @metric_set.setter
-    def metric_set(self, _value: dict[str, Any]) -> None:
-        raise AttributeError("metric_set belongs to the request being served")
-
-    @property
-    def dimension_set(self) -> dict[str, str]:
-        """The dimensions the request being served added."""
-        return self.provider.dimension_set
-
-    @dimension_set.setter
-    def dimension_set(self, _value: dict[str, str]) -> None:
-        raise AttributeError("dimension_set belongs to the request being served")
-
-    @property
-    def metadata_set(self) -> dict[str, Any]:
-        """The metadata the request being served added."""
-        return self.provider.metadata_set
-
-    @metadata_set.setter
-    def metadata_set(self, _value: dict[str, Any]) -> None:
-        raise AttributeError("metadata_set belongs to the request being served")
+    metric_set: _OfTheRequest[dict[str, Any]] = _OfTheRequest()
+    dimension_set: _OfTheRequest[dict[str, str]] = _OfTheRequest()
+    metadata_set: _OfTheRequest[dict[str, Any]] = _OfTheRequest()
 
     def log_metrics(
         self,
