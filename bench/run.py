@@ -297,13 +297,16 @@ async def _client(port: int, until: float, latencies: list[float], header: str) 
     writer.close()
 
 
-def python_load(port: int, seconds: int, header: str = TRACE_HEADER) -> tuple[float, float, float]:
-    """Requests/s, p50 and p99 (ms) from 8 keep-alive asyncio connections."""
+def python_load(
+    port: int, seconds: int, header: str = TRACE_HEADER, connections: int = 8
+) -> tuple[float, float, float]:
+    """Requests/s, p50 and p99 (ms) from ``connections`` keep-alive asyncio connections."""
     latencies: list[float] = []
 
     async def main() -> None:
         until = time.perf_counter() + seconds
-        await asyncio.gather(*(_client(port, until, latencies, header) for _ in range(8)))
+        clients = (_client(port, until, latencies, header) for _ in range(connections))
+        await asyncio.gather(*clients)
 
     asyncio.run(main())
     latencies.sort()
@@ -454,20 +457,7 @@ def load_at(port: int, seconds: int, connections: int) -> tuple[float, float, fl
             return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
         return rps, percentile("50"), percentile("99")
-    latencies: list[float] = []
-
-    async def main() -> None:
-        until = time.perf_counter() + seconds
-        clients = (_client(port, until, latencies, TRACE_HEADER) for _ in range(connections))
-        await asyncio.gather(*clients)
-
-    asyncio.run(main())
-    latencies.sort()
-    return (
-        len(latencies) / seconds,
-        latencies[len(latencies) // 2],
-        latencies[int(len(latencies) * 0.99)],
-    )
+    return python_load(port, seconds, TRACE_HEADER, connections)
 
 
 def bench_concurrency(project: Path, bare_dir: Path, seconds: int, work: Path) -> list[Row]:
