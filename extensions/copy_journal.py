@@ -211,7 +211,7 @@ class Journal:
 
     def restore(self) -> tuple[list[str], list[str]]:
         """Put the destination back; return the files put back and what could not be."""
-        dst, put_back, problems = self.destination, [], []
+        dst, put_back, problems, kept = self.destination, [], [], False
         # Files the copy created (never through a symlinked folder).
         for rel in self.planned:
             if self.before[rel] is None and not self._under_symlink(rel):
@@ -237,6 +237,7 @@ class Journal:
             backup, path = self.folder / "files" / rel, dst / rel
             if _kind(path) == "dir":
                 problems.append(f"{rel} was replaced by a folder; your file is kept in {backup}")
+                kept = True
             elif not _same(backup, path):
                 if _kind(path) is not None:
                     path.unlink()
@@ -244,7 +245,7 @@ class Journal:
                 put_back.append(rel)
         if self.before[""] is None and _kind(dst) == "dir" and not any(dst.iterdir()):
             dst.rmdir()
-        if not problems:
+        if not kept:
             shutil.rmtree(self.folder, ignore_errors=True)
         return put_back, problems
 
