@@ -47,6 +47,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterable
+from contextlib import suppress
 from pathlib import Path, PurePosixPath
 from types import FrameType
 from typing import Any
@@ -59,7 +60,9 @@ from jinja2.runtime import Context
 FINISHED = "finished"
 
 #: Signals whose default action ends the process without running any Python code.
-_TERMINATING = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+_TERMINATING = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 _QUIET = (signal.SIGINT, *_TERMINATING)
 
 
@@ -129,9 +132,7 @@ class Journal:
         self.closed = False
         self.folder = Path(tempfile.mkdtemp(prefix="copier-journal-"))
         try:
-            self.replaced = [
-                rel for rel in self.planned if self.before[rel] in {"file", "symlink"}
-            ]
+            self.replaced = [rel for rel in self.planned if self.before[rel] in {"file", "symlink"}]
             for rel in self.replaced:
                 backup = self.folder / "files" / rel
                 backup.parent.mkdir(parents=True, exist_ok=True)
@@ -153,7 +154,7 @@ class Journal:
         atexit.register(self.at_exit)
         hooks = getattr(_running_worker(), "_cleanup_hooks", None)
         if isinstance(hooks, list):
-            hooks.append(self.on_worker_exit)
+            hooks.insert(0, self.on_worker_exit)  # first: another hook's failure skips the rest
         if threading.current_thread() is threading.main_thread():
             for signum in _TERMINATING:
                 if signal.getsignal(signum) is signal.SIG_DFL:
@@ -204,7 +205,8 @@ class Journal:
     def _under_symlink(self, rel: str) -> bool:
         parents = PurePosixPath(rel).parents
         return any(
-            self.before.get(str(parent)) == "symlink" or _kind(self.destination / parent) == "symlink"
+            self.before.get(str(parent)) == "symlink"
+            or _kind(self.destination / parent) == "symlink"
             for parent in parents
             if str(parent) != "."
         )
@@ -252,7 +254,9 @@ class Journal:
     def report(self, reason: object, put_back: list[str], problems: list[str]) -> str:
         """What the user reads after a failed copy was put back."""
         lines = [f"The copy did not finish ({_why(reason)}): "]
-        if self.before[""] is None:
+        if problems:
+            lines[0] += f"{self.destination} is put back as far as it could be."
+        elif self.before[""] is None:
             lines[0] += f"{self.destination} is removed, as it did not exist before."
         else:
             lines[0] += f"{self.destination} holds again what it held before the copy."
@@ -284,10 +288,8 @@ def _why(reason: object) -> str:
 
 
 def _say(message: str) -> None:
-    try:
+    with suppress(OSError, ValueError):  # a closed terminal must not stop the putting back
         print(message, file=sys.stderr, flush=True)
-    except (OSError, ValueError):
-        pass  # a closed terminal must not stop the putting back
 
 
 def _running_worker() -> object | None:
@@ -322,8 +324,8 @@ def journal_destination(context: Context, planned: Iterable[str]) -> str:
     destination = Path(str(conf["dst_path"])).absolute()
     if destination not in _OPEN:
         journal = Journal(destination, planned, tasks_run=not conf.get("skip_tasks"))
-        _OPEN[destination] = journal
         journal.arm()
+        _OPEN[destination] = journal
     return ""
 
 
