@@ -82,10 +82,12 @@ def users_folder(folder: Path, *, readme: bool = True) -> Snapshot:
     return snapshot(folder)
 
 
-def copy_command(template: Path, dst: Path, *options: str, hooks: bool = True) -> list[str]:
+def copy_command(
+    template: Path, dst: Path, *options: str, hooks: bool = True, name: str = "my-api"
+) -> list[str]:
     """``copier copy`` as a script runs it: no terminal, answers on the command line."""
     head = [str(COPIER)] if hooks else [sys.executable, "-c", WITHOUT_WORKER_HOOKS]
-    return [*head, "copy", "--trust", "--defaults", "--data", "name=my-api", *options,
+    return [*head, "copy", "--trust", "--defaults", "--data", f"name={name}", *options,
             str(template), str(dst)]  # fmt: skip
 
 
@@ -258,6 +260,26 @@ def test_a_copy_into_a_new_folder_that_is_interrupted_removes_it(
     assert f"{dst} is removed, as it did not exist before." in stderr
     assert not dst.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tmp"]
+
+
+def test_an_api_added_and_interrupted_leaves_the_repository_as_it_was(
+    template: Path, tmp_path: Path, started: list[subprocess.Popen[str]]
+) -> None:
+    repo = tmp_path / "repo"
+    copier.run_copy(str(template), repo, data={"name": "my-api"}, defaults=True, unsafe=True,
+                    quiet=True)  # fmt: skip
+    (repo / ".env").write_text(SECRET)
+    before = snapshot(repo)
+    command = copy_command(
+        template, repo, "--answers-file", ".copier-answers.billing.yml", name="billing"
+    )
+    process = start(started, command, copy_env(tmp_path))
+    wait_for(repo / "packages" / "billing", process)
+    status, stderr = interrupt(process, signal.SIGINT)
+    assert status == 1, stderr[-3000:]
+    assert f"{repo} holds again what it held before the copy." in stderr
+    assert snapshot(repo) == before
+    assert journals(tmp_path) == []
 
 
 def test_run_copy_puts_the_folder_back_before_it_raises(
