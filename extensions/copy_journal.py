@@ -118,7 +118,7 @@ class Journal:
 
     def __init__(self, destination: Path, planned: Iterable[str], *, tasks_run: bool) -> None:
         self.destination = destination
-        self.planned = sorted(set(planned))
+        self.planned = sorted({PurePosixPath(rel).as_posix() for rel in planned if rel})
         # The kind of every planned path, of the folders holding them and of `.git`, before.
         self.before: dict[str, str | None] = {"": _kind(destination), ".git": None}
         for rel in self.planned:

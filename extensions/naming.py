@@ -445,9 +445,10 @@ def planned_files(src_path: Any, answers: Mapping[str, Any], answers_file: Any =
         context = {**given, **dict(zip(open_choices, values, strict=True))}
         for source in sources:
             parts = [_path_template(part).render(context) for part in source.parts]
+            # A template whose name renders to the suffix alone is not written.
+            parts[-1] = parts[-1].removesuffix(TEMPLATE_SUFFIX)
             if all(parts):
-                rel = "/".join(parts)
-                planned.add(rel.removesuffix(TEMPLATE_SUFFIX))
+                planned.add("/".join(parts))
     return planned
 
 
