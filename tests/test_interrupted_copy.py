@@ -333,3 +333,24 @@ def test_putting_back_never_deletes_what_the_user_had_or_wrote_meanwhile(tmp_pat
     }  # fmt: skip
     assert not journal.folder.exists()
     assert not (dst / ".git").exists()
+
+
+def test_when_the_end_of_a_copy_cannot_be_told_nothing_is_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No worker hook, tasks skipped: at exit, a copy that may have succeeded stays, and the
+    files it replaced are kept where the message says."""
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    dst = tmp_path / "project"
+    users_folder(dst)
+    journal = Journal(dst, ["README.md", "pyproject.toml"], tasks_run=False)
+    (dst / "README.md").write_text("template\n")
+    (dst / "pyproject.toml").write_text("template\n")
+    journal.at_exit()
+    assert (dst / "pyproject.toml").read_text() == "template\n"
+    kept = journal.folder / "files" / "README.md"
+    assert kept.read_text() == "# Our notes, not a template's\n"
+    assert f"so nothing was removed; the files it replaced are kept in {journal.folder}" in (
+        capsys.readouterr().err
+    )
