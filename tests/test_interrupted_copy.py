@@ -2,9 +2,11 @@
 
 The copies run the real `copier` CLI in a process of its own (session of its own, so a signal
 reaches it as the terminal's Ctrl-C does: the whole process group), rendering a copy of the
-template's working tree. Each compares a full snapshot of the user's folder (paths, kinds,
-contents, modes, symlink targets) before and after. The copy's temporary folder (TMPDIR) is the
-test's own, so "no journal left anywhere" is checked where the journal would be.
+template's working tree; one runs `copier.run_copy` in this process, as a library user does,
+and the last two drive the journal directly, to show what it may delete. Each compares a full
+snapshot of the user's folder (paths, kinds, contents, modes, symlink targets) before and
+after. The copy's temporary folder (TMPDIR) is the test's own, so "no journal left anywhere" is
+checked where the journal would be.
 """
 
 from __future__ import annotations
