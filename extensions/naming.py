@@ -445,10 +445,20 @@ def planned_files(src_path: Any, answers: Mapping[str, Any], answers_file: Any =
         context = {**given, **dict(zip(open_choices, values, strict=True))}
         for source in sources:
             parts = [_path_template(part).render(context) for part in source.parts]
+            # A template whose name renders to the suffix alone is not written.
+            parts[-1] = parts[-1].removesuffix(TEMPLATE_SUFFIX)
             if all(parts):
-                rel = "/".join(parts)
-                planned.add(rel.removesuffix(TEMPLATE_SUFFIX))
+                planned.add("/".join(parts))
     return planned
+
+
+@pass_context
+def files_this_copy_writes(context: Context) -> set[str]:
+    """The files the copy being rendered writes, from the answers given so far."""
+    conf = context.get("_copier_conf") or {}
+    answers = {key: context.get(key) for key in ("name", "directory", "api_name", "module_name",
+                                                 *_PATH_CHOICES)}  # fmt: skip
+    return planned_files(conf.get("src_path"), answers, conf.get("answers_file"))
 
 
 #: Destinations whose replaced files were already named (a validator may run more than once).
@@ -472,11 +482,9 @@ def destination_error(context: Context) -> str:
     dst = Path(str(dst_path))
     if not dst.is_dir() or recorded_answers(dst, answers_file) or _is_empty_folder(dst):
         return ""
-    answers = {key: context.get(key) for key in ("name", "directory", "api_name", "module_name",
-                                                 *_PATH_CHOICES)}  # fmt: skip
     existing = sorted(
         rel
-        for rel in planned_files(conf.get("src_path"), answers, answers_file)
+        for rel in files_this_copy_writes(context)
         if (dst / rel).exists() or (dst / rel).is_symlink()
     )
     if not existing:
@@ -649,3 +657,4 @@ class NamingExtension(Extension):
         environment.globals["repository_answer"] = repository_answer
         environment.globals["inherited_error"] = inherited_error
         environment.globals["destination_error"] = destination_error
+        environment.globals["files_this_copy_writes"] = files_this_copy_writes

@@ -272,10 +272,11 @@ def test_a_folder_of_the_users_files_that_the_template_does_not_write_is_copied_
     "answers",
     [
         {"iac_provider": "CDK"},
+        {"iac_provider": "Terraform"},
         {"iac_provider": "Terraform", "compute_type": "ServerlessApiGatewayHttpApi",
          "integration_pattern": "shared", "auth": "Cognito", "directory": "services/apis"},
     ],
-    ids=["cdk-defaults", "terraform-http-shared-cognito-directory"],
+    ids=["cdk-defaults", "terraform-defaults", "terraform-http-shared-cognito-directory"],
 )  # fmt: skip
 def test_the_files_a_copy_plans_are_the_files_it_writes(
     tmp_path: Path, answers: dict[str, str]
