@@ -299,7 +299,7 @@ def test_garbage_and_forged_tokens_are_denied(
         "not-a-token",
         f"{header}.{payload}.c2lnbmF0dXJl",
         # Unsigned, and signed with a shared secret: never accepted, whatever the key set.
-        jwt.encode({"sub": "x", "iss": issuer, "aud": AUDIENCE}, None, algorithm="none"),
+        jwt.encode({"sub": "x", "iss": issuer, "aud": AUDIENCE}, "", algorithm="none"),
         jwt.encode({"sub": "x", "iss": issuer, "aud": AUDIENCE}, "x" * 32, algorithm="HS256"),
         "x" * 20_000,
     ]

@@ -70,7 +70,7 @@ class UnauthorizedError(Exception):
         super().__init__(UNAUTHORIZED)
 
 
-class _Refused(Exception):
+class _RefusedError(Exception):
     """Why a request is refused (logged, never returned to the caller)."""
 
 
@@ -122,12 +122,12 @@ class Authorizer:
         )
 
     def verify(self, token: str) -> dict[str, Any]:
-        """The claims of a token this issuer signed for one of the audiences; ``_Refused``
+        """The claims of a token this issuer signed for one of the audiences; ``_RefusedError``
         otherwise."""
         if self._keys is None or self.config.issuer is None or not self.config.audiences:
-            raise _Refused("no issuer and audience configured (JWT_ISSUER, JWT_AUDIENCE)")
+            raise _RefusedError("no issuer and audience configured (JWT_ISSUER, JWT_AUDIENCE)")
         if not token or len(token) > _MAX_TOKEN_LENGTH:
-            raise _Refused("no token, or one too long")
+            raise _RefusedError("no token, or one too long")
         try:
             key = self._keys.get_signing_key_from_jwt(token)
             claims: dict[str, Any] = jwt.decode(
@@ -138,13 +138,13 @@ class Authorizer:
                 options={"require": ["exp", "iss", "sub"], "verify_aud": False},
             )
         except jwt.PyJWKClientConnectionError as error:
-            raise _Refused(f"the issuer's keys could not be fetched: {error}") from None
+            raise _RefusedError(f"the issuer's keys could not be fetched: {error}") from None
         except jwt.PyJWTError as error:
-            raise _Refused(f"invalid token: {type(error).__name__}") from None
+            raise _RefusedError(f"invalid token: {type(error).__name__}") from None
         if not isinstance(claims.get("sub"), str) or not claims["sub"]:
-            raise _Refused("the token names no subject")
+            raise _RefusedError("the token names no subject")
         if not self._audiences_of(claims) & set(self.config.audiences):
-            raise _Refused("the token was issued for another audience")
+            raise _RefusedError("the token was issued for another audience")
         return claims
 
     @staticmethod
@@ -179,9 +179,9 @@ class Authorizer:
         match = _METHOD_ARN.match(method_arn) if isinstance(method_arn, str) else None
         try:
             if match is None:
-                raise _Refused("the event has no valid methodArn")
+                raise _RefusedError("the event has no valid methodArn")
             claims = self.verify(token)
-        except _Refused as refused:
+        except _RefusedError as refused:
             logger.info("Refused", extra={"reason": str(refused), "event_type": kind})
             raise UnauthorizedError from None
         principal = str(claims["sub"])
@@ -207,9 +207,9 @@ class Authorizer:
         """An HTTP API simple response to a payload format 2.0 event."""
         try:
             if event.get("type") != "REQUEST":
-                raise _Refused("not an HTTP API REQUEST event")
+                raise _RefusedError("not an HTTP API REQUEST event")
             claims = self.verify(_bearer(_header(event.get("headers"), "authorization")))
-        except _Refused as refused:
+        except _RefusedError as refused:
             logger.info("Refused", extra={"reason": str(refused), "event_type": "HTTP"})
             return {"isAuthorized": False}
         principal = str(claims["sub"])

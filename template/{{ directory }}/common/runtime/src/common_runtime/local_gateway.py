@@ -357,10 +357,11 @@ class CustomAuthenticator:
     """Runs the API's Lambda authorizer on the event API Gateway would send it."""
 
     def __init__(self, shape: ApiShape, authorizer: Authorizer | None = None) -> None:
+        from common_runtime.authorizer import Authorizer as Verifier
         from common_runtime.authorizer import AuthorizerConfig
 
         self.shape = shape
-        self.authorizer = authorizer or Authorizer(AuthorizerConfig.from_environment())
+        self.authorizer = authorizer or Verifier(AuthorizerConfig.from_environment())
 
     def event(self, request: HttpRequest, account: str, region: str) -> dict[str, Any]:
         """The authorizer's event: REST ``TOKEN``, or HTTP API payload 2.0 ``REQUEST``."""
@@ -525,8 +526,8 @@ def request_context(
 class LocalGateway:
     """ASGI: the API's auth in front of ``app``, then the request context the adapter forwards.
 
-    ``auth`` is the API's (``IAM``, ``Cognito``, ``Custom``, ``None``); ``enabled=False`` (``--no-auth``)
-    passes every request without a context, and says so on each request line.
+    ``auth`` is the API's (``IAM``, ``Cognito``, ``Custom``, ``None``); ``enabled=False``
+    (``--no-auth``) passes every request without a context, and says so on each request line.
     """
 
     def __init__(
@@ -569,7 +570,7 @@ class LocalGateway:
         if self.auth == "Custom" and self.custom is not None:
             config = self.custom.authorizer.config
             if config.issuer is None or not config.audiences:
-                return "Custom: the Lambda authorizer refuses everything (no JWT_ISSUER, JWT_AUDIENCE)"
+                return "Custom: the authorizer refuses everything (set JWT_ISSUER, JWT_AUDIENCE)"
             audiences = ", ".join(config.audiences)
             return f"Custom: the Lambda authorizer, tokens of {config.issuer} for {audiences}"
         return "None: every request passes"
