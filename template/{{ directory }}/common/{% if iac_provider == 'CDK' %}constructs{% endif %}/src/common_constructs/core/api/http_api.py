@@ -152,15 +152,17 @@ class HttpApi(Construct, Generic[IntegrationsT]):
         elif auth == "Custom":
             if custom_authorizer is None:
                 raise ValueError("A Custom API needs its authorizer (custom_authorizer=...).")
-            function = create_authorizer_function(self, "AuthorizerFunction", custom_authorizer)
+            self.authorizer_function = create_authorizer_function(
+                self, "AuthorizerFunction", custom_authorizer
+            )
+            # Simple responses ({"isAuthorized": ...}), hence payload format 2.0.
             authorizer = authorizers.HttpLambdaAuthorizer(
                 "Authorizer",
-                function,
+                self.authorizer_function,
                 response_types=[authorizers.HttpLambdaResponseType.SIMPLE],
                 identity_source=["$request.header.Authorization"],
                 results_cache_ttl=RESULTS_CACHE_TTL,
             )
-            self.authorizer_function = function
         else:
             authorizer = apigwv2.HttpNoneAuthorizer()
         self.api = apigwv2.HttpApi(
