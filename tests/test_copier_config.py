@@ -306,7 +306,7 @@ def _expected(answers: dict[str, str]) -> tuple[set[str], set[str]]:
         if answers["auth"] == "Custom":
             present.add(f"{modules}/app/apis/{api}/authorizer.tf")
         else:
-            absent.add("authorizer.tf")
+            absent.add(f"apis/{api}/authorizer.tf")
     return present, absent
 
 
