@@ -27,7 +27,7 @@ TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
 
 COMPUTE_TYPES = ("ServerlessApiGatewayRestApi", "ServerlessApiGatewayHttpApi")
 PATTERNS = ("isolated", "shared")
-AUTHS = ("IAM", "Cognito", "None")
+AUTHS = ("IAM", "Cognito", "Custom", "None")
 IAC_PROVIDERS = ("CDK", "Terraform")
 
 #: Every combination of the options that change what is generated.

@@ -1,8 +1,10 @@
 """``Caller`` and ``poe serve``'s local gateway in generated projects, over HTTP.
 
-One repository with two APIs a user extended with a route taking ``Caller``: ``billing`` (IAM,
-REST API) and ``payments`` (Cognito, HTTP API). ``poe serve billing payments`` serves them on
-consecutive ports behind their auth; the typed clients call them as they would call AWS.
+One repository with three APIs a user extended with a route taking ``Caller``: ``billing``
+(IAM, REST API), ``payments`` (Cognito, HTTP API) and ``ledger`` (Custom: its Lambda authorizer,
+REST API). ``poe serve billing payments`` serves them on consecutive ports behind their auth,
+``poe serve ledger`` runs the authorizer's code in front of its API; the typed clients call
+them as they would call AWS.
 """
 
 from __future__ import annotations
@@ -72,11 +74,11 @@ with Client(url, auth=wrong) as client:
 print(json.dumps({"who": who.model_dump(), "echo": echoed.message, "refused": refused}))
 """
 
-#: The Cognito API's typed client with bearer tokens.
-COGNITO_CALLS = """
+#: A token-authenticated API's typed client (``{client}``) with bearer tokens.
+BEARER_CALLS = """
 import json, sys
 
-from payments_client import ApiError, BearerAuth, Client
+from {client} import ApiError, BearerAuth, Client
 
 url, tokens = sys.argv[1], json.load(open(sys.argv[2]))
 results = {}
@@ -100,7 +102,12 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         {"name": "payments", "auth": "Cognito", "compute_type": "ServerlessApiGatewayHttpApi"},
         answers_file=".copier-answers.payments.yml",
     )
-    for api in ("billing", "payments"):
+    render(
+        project,
+        {"name": "ledger", "auth": "Custom", "integration_pattern": "shared"},
+        answers_file=".copier-answers.ledger.yml",
+    )
+    for api in ("billing", "payments", "ledger"):
         # The README's route taking `Caller`, pasted into main.py (its imports merged).
         sample = re.findall(r"```python\n(.*?)```", (project / "packages" / api / "README.md")
                             .read_text(), flags=re.DOTALL)[1]  # fmt: skip
@@ -110,7 +117,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         routes = main_py.read_text().replace("from .init import ", "from .init import Caller, ")
         main_py.write_text(routes.rstrip() + "\n\n\n" + route.strip() + "\n")
     run(["uv", "sync"], project, timeout=900)
-    for api in ("billing", "payments"):
+    for api in ("billing", "payments", "ledger"):
         run(["uv", "run", "--no-sync", "python", f"packages/{api}/scripts/generate_open_api.py"],
             project)  # fmt: skip
     return project
@@ -164,6 +171,9 @@ def _environment(port: int, issuer: str = "") -> dict[str, str]:
         "LOCAL_GATEWAY_PRINCIPAL": LOCAL_PRINCIPAL,
         "COGNITO_ISSUER": issuer,
         "COGNITO_CLIENT_ID": CLIENT_ID,
+        # The Custom API's authorizer trusts the same issuer, for the same audience.
+        "JWT_ISSUER": issuer,
+        "JWT_AUDIENCE": CLIENT_ID,
     }
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_LAMBDA_FUNCTION_NAME", "LOG_FORMAT"):
         env.pop(name, None)
@@ -243,7 +253,8 @@ def test_poe_serve_puts_each_apis_auth_in_front_of_it(
         )  # fmt: skip
         assert json.loads(signed.stdout) == {"message": "hi"}
         # Cognito: only tokens the pool's keys verify, for its app client, unexpired.
-        cognito = _script(project, tmp_path, COGNITO_CALLS, payments, str(token_file))
+        calls = BEARER_CALLS.replace("{client}", "payments_client")
+        cognito = _script(project, tmp_path, calls, payments, str(token_file))
         assert _get(f"{payments}/whoami")[0] == 401
     assert iam == {
         "who": {"auth": "IAM", "principal": LOCAL_PRINCIPAL},
@@ -264,6 +275,34 @@ def test_poe_serve_puts_each_apis_auth_in_front_of_it(
     assert "[IAM refused: Missing Authentication Token] GET /whoami" in text
     assert f"[IAM {LOCAL_PRINCIPAL}] GET /whoami 200" in text
     assert "[Cognito user-42] GET /whoami 200" in text
+
+
+@pytest.mark.slow
+def test_poe_serve_runs_the_custom_apis_lambda_authorizer(
+    project: Path, tokens: tuple[str, Path], tmp_path: Path
+) -> None:
+    issuer, token_file = tokens
+    port = free_port()
+    log = tmp_path / "serve.log"
+    ledger = f"http://127.0.0.1:{port}"
+    with serving(project, ["ledger"], _environment(port, issuer), log):
+        # No token: API Gateway's 401, before the authorizer; a forged context changes nothing.
+        assert _get(f"{ledger}/whoami") == (401, {"message": "Unauthorized"})
+        forged = json.dumps({"authorizer": {"principalId": "root"}})
+        assert _get(f"{ledger}/whoami", {"x-amzn-request-context": forged})[0] == 401
+        calls = BEARER_CALLS.replace("{client}", "ledger_client")
+        custom = _script(project, tmp_path, calls, ledger, str(token_file))
+    # Only tokens of the issuer's keys, for the audience, unexpired (REST: 401 otherwise).
+    assert custom == {
+        "valid": {"auth": "Custom", "principal": "user-42"},
+        "other_key": 401,
+        "expired": 401,
+        "other_client": 401,
+    }
+    text = log.read_text()
+    assert f"local gateway (REST API): Custom: the Lambda authorizer, tokens of {issuer}" in text
+    assert "[Custom user-42] GET /whoami 200" in text
+    assert "[Custom refused: Unauthorized] GET /whoami 401" in text
 
 
 @pytest.mark.slow

@@ -24,11 +24,13 @@ CDK_COMBINATIONS = [
     {"compute_type": c, "integration_pattern": p, "auth": a, "iac_provider": "CDK"}
     for c in ("ServerlessApiGatewayRestApi", "ServerlessApiGatewayHttpApi")
     for p in ("isolated", "shared")
-    for a in ("IAM", "Cognito", "None")
+    for a in ("IAM", "Cognito", "Custom", "None")
 ]
 INFRA = Path("packages") / "infra"
 SERVICE = Path("packages") / "order-service"
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
+#: The handler of a Custom API's Lambda authorizer (the runtime's, in the API's bundle).
+AUTHORIZER = "common_runtime.authorizer.handler"
 
 
 def synth(project: Path, outdir: Path) -> dict[str, Any]:
@@ -68,7 +70,10 @@ def test_functions_follow_the_integration_pattern(
     synthesized: tuple[dict[str, str], Path, dict[str, Any]],
 ) -> None:
     answers, _, template = synthesized
-    functions = resources(template, "AWS::Lambda::Function")
+    # The API's functions (a Custom API's authorizer is checked on its own).
+    functions = [
+        f for f in resources(template, "AWS::Lambda::Function") if f["Handler"] != AUTHORIZER
+    ]
     assert len(functions) == (4 if answers["integration_pattern"] == "isolated" else 1)
     rest = answers["compute_type"].endswith("RestApi")
     for function in functions:
@@ -92,7 +97,8 @@ def test_functions_follow_the_integration_pattern(
         ]
         assert "LoggingConfig" in function
     groups = resources(template, "AWS::Logs::LogGroup")
-    assert sum(1 for g in groups if g.get("RetentionInDays") == 30) == len(functions)
+    authorizers = 1 if answers["auth"] == "Custom" else 0
+    assert sum(1 for g in groups if g.get("RetentionInDays") == 30) == len(functions) + authorizers
 
 
 @pytest.mark.slow
@@ -131,6 +137,46 @@ def test_each_function_may_write_to_its_own_log_group_only(
         assert not {r["Ref"] for r in policy["Roles"]} & roles, policy
 
 
+def check_the_lambda_authorizer(template: dict[str, Any], *, custom: bool, rest: str) -> None:
+    """A Custom API has its Lambda authorizer (REST: TOKEN; HTTP: simple responses, payload
+    2.0), its function running the runtime's handler from the API's bundle, which API Gateway
+    alone may invoke, for that authorizer; no other API has one."""
+    functions = [
+        f for f in resources(template, "AWS::Lambda::Function") if f["Handler"] == AUTHORIZER
+    ]
+    if rest.endswith("RestApi"):
+        authorizers = resources(template, "AWS::ApiGateway::Authorizer")
+    else:
+        authorizers = resources(template, "AWS::ApiGatewayV2::Authorizer")
+    if not custom:
+        assert not functions
+        assert all(a.get("Type", a.get("AuthorizerType")) != "REQUEST" for a in authorizers)
+        assert all(a.get("Type") != "TOKEN" for a in authorizers)
+        return
+    (function,) = functions
+    # Run by the Python runtime itself: no web adapter layer, no run.sh.
+    assert "Layers" not in function
+    assert function["TracingConfig"] == {"Mode": "Active"}
+    assert function["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"].endswith("-authorizer")
+    (authorizer,) = authorizers
+    if rest.endswith("RestApi"):
+        assert authorizer["Type"] == "TOKEN"
+        assert authorizer["IdentitySource"] == "method.request.header.Authorization"
+    else:
+        assert authorizer["AuthorizerType"] == "REQUEST"
+        assert authorizer["AuthorizerPayloadFormatVersion"] == "2.0"
+        assert authorizer["EnableSimpleResponses"] is True
+        assert authorizer["IdentitySource"] == ["$request.header.Authorization"]
+    assert authorizer["AuthorizerResultTtlInSeconds"] == 300
+    permissions = [
+        p
+        for p in resources(template, "AWS::Lambda::Permission")
+        if "/authorizers/" in json.dumps(p.get("SourceArn"))
+    ]
+    (permission,) = permissions
+    assert permission["Principal"] == "apigateway.amazonaws.com"
+
+
 @pytest.mark.slow
 def test_every_operation_is_routed_with_the_chosen_auth(
     synthesized: tuple[dict[str, str], Path, dict[str, Any]],
@@ -141,7 +187,12 @@ def test_every_operation_is_routed_with_the_chosen_auth(
         methods = resources(template, "AWS::ApiGateway::Method")
         operations = [m for m in methods if m["HttpMethod"] != "OPTIONS"]
         assert sorted(m["HttpMethod"] for m in operations) == ["GET", "GET", "POST", "POST"]
-        expected = {"IAM": "AWS_IAM", "Cognito": "COGNITO_USER_POOLS", "None": "NONE"}[auth]
+        expected = {
+            "IAM": "AWS_IAM",
+            "Cognito": "COGNITO_USER_POOLS",
+            "Custom": "CUSTOM",
+            "None": "NONE",
+        }[auth]
         assert {m["AuthorizationType"] for m in operations} == {expected}
         for method in operations:
             assert method["Integration"]["ResponseTransferMode"] == "STREAM"
@@ -191,7 +242,7 @@ def test_every_operation_is_routed_with_the_chosen_auth(
         routes = resources(template, "AWS::ApiGatewayV2::Route")
         keys = sorted(r["RouteKey"] for r in routes)
         assert keys == ["GET /echo", "GET /items/{item_id}", "POST /items", "POST /stream"]
-        expected = {"IAM": "AWS_IAM", "Cognito": "JWT", "None": "NONE"}[auth]
+        expected = {"IAM": "AWS_IAM", "Cognito": "JWT", "Custom": "CUSTOM", "None": "NONE"}[auth]
         assert {r.get("AuthorizationType", "NONE") for r in routes} == {expected}
         api = resources(template, "AWS::ApiGatewayV2::Api")[0]
         assert api["CorsConfiguration"]["AllowOrigins"] == ["*"]
@@ -203,6 +254,7 @@ def test_every_operation_is_routed_with_the_chosen_auth(
         }
         integrations = resources(template, "AWS::ApiGatewayV2::Integration")
         assert {i["PayloadFormatVersion"] for i in integrations} == {"2.0"}
+    check_the_lambda_authorizer(template, custom=auth == "Custom", rest=answers["compute_type"])
     pools = resources(template, "AWS::Cognito::UserPool")
     assert len(pools) == (1 if auth == "Cognito" else 0)
     for client in resources(template, "AWS::Cognito::UserPoolClient"):
@@ -232,8 +284,14 @@ def test_integrations_invoke_published_versions(
         uris = [i["IntegrationUri"] for i in resources(template, "AWS::ApiGatewayV2::Integration")]
     for uri in uris:
         assert any(version in json.dumps(uri) for version in versions), uri
-    # One invoke permission per function, whatever the number of operations it serves.
-    assert len(resources(template, "AWS::Lambda::Permission")) == len(versions)
+    # One invoke permission per function, whatever the number of operations it serves (and a
+    # Custom API's authorizer's own, for its authorizer only).
+    permissions = [
+        p
+        for p in resources(template, "AWS::Lambda::Permission")
+        if "/authorizers/" not in json.dumps(p["SourceArn"])
+    ]
+    assert len(permissions) == len(versions)
 
 
 def template_ids(template: dict[str, Any], kind: str) -> list[str]:

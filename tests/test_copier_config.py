@@ -162,7 +162,7 @@ def test_choices_and_defaults_follow_the_spec(config: dict[str, Any]) -> None:
     ]
     assert _choice_values(config["integration_pattern"]["choices"]) == ["isolated", "shared"]
     assert config["integration_pattern"]["default"] == "isolated"
-    assert _choice_values(config["auth"]["choices"]) == ["IAM", "Cognito", "None"]
+    assert _choice_values(config["auth"]["choices"]) == ["IAM", "Cognito", "Custom", "None"]
     assert config["auth"]["default"] == "IAM"
     # A new repository's folder; an added API inherits its repository's.
     assert config["directory"]["default"].endswith("or 'packages' }}")
@@ -278,6 +278,7 @@ def _expected(answers: dict[str, str]) -> tuple[set[str], set[str]]:
             # The core serves every API of the repository, whatever this one's answers.
             f"{constructs}/core/api/rest_api.py",
             f"{constructs}/core/api/http_api.py",
+            f"{constructs}/core/api/authorizer.py",
             f"{constructs}/app/apis/{module}.py",
             f"{d}/infra/cdk.json",
             f"{d}/infra/pyproject.toml",
@@ -292,6 +293,7 @@ def _expected(answers: dict[str, str]) -> tuple[set[str], set[str]]:
             f"{modules}/app/apis/{api}/outputs.tf",
             f"{modules}/core/api/rest-api/rest-api.tf",
             f"{modules}/core/api/http-api/http-api.tf",
+            f"{modules}/core/api/lambda-authorizer/lambda-authorizer.tf",
             ".checkov.yaml",
         }
         absent |= {
@@ -300,6 +302,11 @@ def _expected(answers: dict[str, str]) -> tuple[set[str], set[str]]:
             f"{d}/infra/pyproject.toml",
             "common_constructs",
         }
+        # The API's Lambda authorizer, for auth Custom only (its core module is everyone's).
+        if answers["auth"] == "Custom":
+            present.add(f"{modules}/app/apis/{api}/authorizer.tf")
+        else:
+            absent.add(f"apis/{api}/authorizer.tf")
     return present, absent
 
 

@@ -1,9 +1,10 @@
 """The generated Terraform: formatted, structurally right, scanned clean.
 
-Every Terraform combination (REST/HTTP x IAM/Cognito/None x isolated/shared) is rendered once
-per session. The generated ``terraform test`` suites run in ``test_terraform_plan.py``, against
-the provider mirror named by ``TF_PROVIDER_MIRROR`` (``.ci/run`` finds and sets it); what the
-mirrored provider cannot check is reported as a warning in the test summary, never as passed.
+Every Terraform combination (REST/HTTP x IAM/Cognito/Custom/None x isolated/shared) is rendered
+once per session. The generated ``terraform test`` suites run in ``test_terraform_plan.py``,
+against the provider mirror named by ``TF_PROVIDER_MIRROR`` (``.ci/run`` finds and sets it); what
+the mirrored provider cannot check is reported as a warning in the test summary, never as
+passed.
 """
 
 from __future__ import annotations
@@ -408,7 +409,12 @@ def test_rest_integrations_stream_from_the_live_alias(
     streaming = app_module(project) / "tests" / "streaming.tftest.hcl"
     assert 'response_transfer_mode == "STREAM"' in streaming.read_text()
     method = resources(doc, "aws_api_gateway_method")["api"]
-    expected = {"IAM": "AWS_IAM", "Cognito": "COGNITO_USER_POOLS", "None": "NONE"}
+    expected = {
+        "IAM": "AWS_IAM",
+        "Cognito": "COGNITO_USER_POOLS",
+        "Custom": "CUSTOM",
+        "None": "NONE",
+    }
     assert method["authorization"] == expected[answers["auth"]]
     trigger = doc["module"]["rest_api"]["redeployment_trigger"]
     assert "aws_api_gateway_method.api" in trigger

@@ -130,7 +130,7 @@ def test_generated_terraform_test_suites_pass(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("module", ["rest-api", "http-api"])
+@pytest.mark.parametrize("module", ["rest-api", "http-api", "lambda-authorizer"])
 def test_core_module_suites_pass(
     projects: ProjectCache, module: str, provider_mirror: Path, tmp_path: Path
 ) -> None:
@@ -144,6 +144,7 @@ def test_core_module_suites_pass(
     expected = {
         "rest-api": "several_origins_are_answered_one_at_a_time",
         "http-api": "several_origins",
+        "lambda-authorizer": "the_issuer_audiences_and_key_set_reach_the_function",
     }
     assert expected[module] in runs
 

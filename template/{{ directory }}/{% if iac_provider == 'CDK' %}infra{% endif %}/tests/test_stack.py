@@ -27,10 +27,15 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
     yield Template.from_stack(stack)
 
 
+#: The handler of the Lambda authorizer of APIs with auth Custom (the runtime's).
+AUTHORIZER = "common_runtime.authorizer.handler"
+
+
 def test_every_function_runs_the_api_behind_the_web_adapter(template: Template) -> None:
     functions = template.find_resources("AWS::Lambda::Function")
-    assert functions
-    for function in functions.values():
+    apis = [f for f in functions.values() if f["Properties"]["Handler"] != AUTHORIZER]
+    assert apis
+    for function in apis:
         properties = function["Properties"]
         assert properties["Handler"] == "run.sh"
         assert properties["TracingConfig"] == {"Mode": "Active"}
@@ -42,6 +47,26 @@ def test_every_function_runs_the_api_behind_the_web_adapter(template: Template) 
         assert variables["AWS_LWA_INVOKE_MODE"] in {"response_stream", "buffered"}
         layers = str(properties["Layers"])
         assert "LambdaAdapterLayer" in layers
+
+
+def test_lambda_authorizers_run_the_runtimes_handler_without_the_adapter(
+    template: Template,
+) -> None:
+    functions = template.find_resources("AWS::Lambda::Function")
+    authorizers = [f for f in functions.values() if f["Properties"]["Handler"] == AUTHORIZER]
+    rest = template.find_resources("AWS::ApiGateway::Authorizer").values()
+    http = template.find_resources("AWS::ApiGatewayV2::Authorizer").values()
+    lambda_authorizers = [
+        *(a for a in rest if a["Properties"]["Type"] != "COGNITO_USER_POOLS"),
+        *(a for a in http if a["Properties"]["AuthorizerType"] == "REQUEST"),
+    ]
+    # One function per API authenticating with its Lambda authorizer (auth Custom).
+    assert len(authorizers) == len(lambda_authorizers)
+    for function in authorizers:
+        properties = function["Properties"]
+        assert "Layers" not in properties
+        assert properties["TracingConfig"] == {"Mode": "Active"}
+        assert properties["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
 
 
 def test_functions_keep_their_logs_a_month(template: Template) -> None:

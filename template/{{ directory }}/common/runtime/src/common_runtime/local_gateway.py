@@ -16,6 +16,12 @@ Adapter forwards the event's ``requestContext`` in the ``x-amzn-request-context`
   clients come from ``COGNITO_USER_POOL_ID`` and ``COGNITO_CLIENT_ID`` (the infrastructure's
   outputs); ``COGNITO_ISSUER`` overrides the issuer (another endpoint, a test's key server).
   Refused tokens get API Gateway's 401 ``Unauthorized``.
+- ``Custom``: calls the API's Lambda authorizer (:mod:`common_runtime.authorizer`, configured
+  by the same ``JWT_ISSUER``, ``JWT_AUDIENCE`` and ``JWKS_URL`` as the deployed function) with
+  the event API Gateway would send (REST: ``TOKEN``; HTTP: a payload 2.0 ``REQUEST``) and
+  answers as API Gateway does: 401 when the REST authorizer refuses or no token is sent, 403
+  when an HTTP API authorizer refuses or a policy does not allow the method. Unlike API
+  Gateway, it does not cache the authorizer's answers.
 - ``None``: every request passes.
 
 It forwards the request context in the API's payload shape (REST 1.0 or HTTP 2.0) and drops any
@@ -25,6 +31,7 @@ checks off; every request line then says so.
 
 from __future__ import annotations
 
+import fnmatch
 import hmac
 import json
 import os
@@ -45,6 +52,8 @@ from common_runtime.caller import REQUEST_CONTEXT_HEADER, Auth
 
 if TYPE_CHECKING:
     from botocore.credentials import Credentials
+
+    from common_runtime.authorizer import Authorizer
 
 #: The API's payload shape: REST APIs (1.0) or HTTP APIs (2.0).
 ApiShape = Literal["REST", "HTTP"]
@@ -344,6 +353,104 @@ class CognitoAuthenticator:
         return Identity(principal=str(claims["sub"]), authorizer=authorizer)
 
 
+class CustomAuthenticator:
+    """Runs the API's Lambda authorizer on the event API Gateway would send it."""
+
+    def __init__(self, shape: ApiShape, authorizer: Authorizer | None = None) -> None:
+        from common_runtime.authorizer import Authorizer as Verifier
+        from common_runtime.authorizer import AuthorizerConfig
+
+        self.shape = shape
+        self.authorizer = authorizer or Verifier(AuthorizerConfig.from_environment())
+
+    def event(self, request: HttpRequest, account: str, region: str) -> dict[str, Any]:
+        """The authorizer's event: REST ``TOKEN``, or HTTP API payload 2.0 ``REQUEST``."""
+        if self.shape == "REST":
+            return {
+                "type": "TOKEN",
+                "authorizationToken": request.header("authorization") or "",
+                "methodArn": self.method_arn(request, account, region),
+            }
+        headers: dict[str, str] = {}
+        for name, value in request.headers:
+            headers[name] = f"{headers[name]},{value}" if name in headers else value
+        return {
+            "version": "2.0",
+            "type": "REQUEST",
+            "routeArn": self.method_arn(request, account, region),
+            "identitySource": [request.header("authorization") or ""],
+            "routeKey": "$default",
+            "rawPath": request.raw_path,
+            "rawQueryString": request.query,
+            "headers": headers,
+            "requestContext": {
+                "accountId": account,
+                "apiId": "local",
+                "http": {
+                    "method": request.method,
+                    "path": request.raw_path,
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": request.source_ip,
+                    "userAgent": request.header("user-agent") or "",
+                },
+                "routeKey": "$default",
+                "stage": "$default",
+            },
+        }
+
+    def method_arn(self, request: HttpRequest, account: str, region: str) -> str:
+        """The request's ARN as API Gateway gives it to the authorizer."""
+        stage = "local" if self.shape == "REST" else "$default"
+        path = f"{request.method}{request.raw_path}"
+        return f"arn:aws:execute-api:{region}:{account}:local/{stage}/{path}"
+
+    def authenticate(self, request: HttpRequest) -> Identity:
+        """The authorizer's principal and context; :class:`RefusedError` as API Gateway would
+        answer a refusal. Blocking: the first token fetches the issuer's key set."""
+        from common_runtime.authorizer import UnauthorizedError
+
+        if not request.header("authorization"):
+            # API Gateway refuses a request without the identity source itself.
+            raise RefusedError(401, "Unauthorized")
+        account, region = "000000000000", os.environ.get("AWS_REGION") or "us-east-1"
+        event = self.event(request, account, region)
+        try:
+            answer = self.authorizer.handle(event)
+        except UnauthorizedError:
+            raise RefusedError(401, "Unauthorized") from None
+        if self.shape == "HTTP":
+            if answer.get("isAuthorized") is not True:
+                raise RefusedError(403, "Forbidden")
+            context = dict(answer.get("context") or {})
+            principal = context.get("principalId") or context.get("sub")
+            return Identity(principal=principal, authorizer={"lambda": context})
+        if not _allows(answer.get("policyDocument"), str(event["methodArn"])):
+            raise RefusedError(
+                403, "User is not authorized to access this resource with an explicit deny"
+            )
+        principal = str(answer["principalId"])
+        return Identity(
+            principal=principal,
+            authorizer={**(answer.get("context") or {}), "principalId": principal},
+        )
+
+
+def _allows(policy: object, method_arn: str) -> bool:
+    """Whether ``policy`` allows invoking ``method_arn`` and denies nothing of it."""
+    if not isinstance(policy, dict):
+        return False
+    allowed = False
+    for statement in policy.get("Statement") or []:
+        resources = statement.get("Resource")
+        resources = [resources] if isinstance(resources, str) else resources or []
+        if not any(fnmatch.fnmatchcase(method_arn, str(r)) for r in resources):
+            continue
+        if statement.get("Effect") == "Deny":
+            return False
+        allowed = allowed or statement.get("Effect") == "Allow"
+    return allowed
+
+
 def _reason(error: Exception) -> str:
     import jwt
 
@@ -419,8 +526,8 @@ def request_context(
 class LocalGateway:
     """ASGI: the API's auth in front of ``app``, then the request context the adapter forwards.
 
-    ``auth`` is the API's (``IAM``, ``Cognito``, ``None``); ``enabled=False`` (``--no-auth``)
-    passes every request without a context, and says so on each request line.
+    ``auth`` is the API's (``IAM``, ``Cognito``, ``Custom``, ``None``); ``enabled=False``
+    (``--no-auth``) passes every request without a context, and says so on each request line.
     """
 
     def __init__(
@@ -432,6 +539,7 @@ class LocalGateway:
         enabled: bool = True,
         iam: IamAuthenticator | None = None,
         cognito: CognitoAuthenticator | None = None,
+        custom: CustomAuthenticator | None = None,
     ) -> None:
         self.app = app
         self.auth = auth
@@ -439,12 +547,13 @@ class LocalGateway:
         self.enabled = enabled
         self.iam = iam
         self.cognito = cognito
+        self.custom = custom
         if enabled and auth == "IAM" and iam is None:
             self.iam = IamAuthenticator(shape)
         if enabled and auth == "Cognito" and cognito is None:
             self.cognito = CognitoAuthenticator.from_environment(shape)
-        if enabled and auth == "Custom":
-            raise SystemExit("local gateway: Custom auth is not served locally; use --no-auth")
+        if enabled and auth == "Custom" and custom is None:
+            self.custom = CustomAuthenticator(shape)
 
     def describe(self) -> str:
         """What the gateway checks, for the start-up line."""
@@ -458,6 +567,12 @@ class LocalGateway:
         if self.auth == "Cognito" and self.cognito is not None:
             clients = ", ".join(sorted(self.cognito.client_ids))
             return f"Cognito: tokens of {self.cognito.issuer} for app client {clients}"
+        if self.auth == "Custom" and self.custom is not None:
+            config = self.custom.authorizer.config
+            if config.issuer is None or not config.audiences:
+                return "Custom: the authorizer refuses everything (set JWT_ISSUER, JWT_AUDIENCE)"
+            audiences = ", ".join(config.audiences)
+            return f"Custom: the Lambda authorizer, tokens of {config.issuer} for {audiences}"
         return "None: every request passes"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -499,6 +614,8 @@ class LocalGateway:
             return await anyio.to_thread.run_sync(self.iam.authenticate, request)
         if self.auth == "Cognito" and self.cognito is not None:
             return await self.cognito.authenticate(request)
+        if self.auth == "Custom" and self.custom is not None:
+            return await anyio.to_thread.run_sync(self.custom.authenticate, request)
         return Identity()
 
     def _forwarded(self, scope: Scope, request: HttpRequest, identity: Identity | None) -> Scope:

@@ -38,6 +38,8 @@ VPC_REASON = (
     "time: ec2:Describe* support no resource-level permissions, and Lambda's documentation "
     "grants the other actions on every resource, as AWSLambdaVPCAccessExecutionRole does."
 )
+#: Why the functions' runtime is not the newest Python: it is the one their bundle targets.
+RUNTIME_REASON = "The runtime is the Python version chosen for the API and its bundle's wheels."
 #: What X-Ray's active tracing needs (the actions support no resource-level permissions).
 XRAY_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 #: The ``TracingConfig`` mode of each ``tracing`` option that sends traces.
@@ -120,7 +122,7 @@ def create_function(
     # Tracing is set on the function's resource and its permissions in the role's own policy,
     # so that the role needs no separate policy resource until statements are added to it.
     tracing = TRACING_MODES.get(props.pop("tracing", None))
-    statements = _execution_statements(log_group, tracing=tracing is not None, vpc="vpc" in options)
+    statements = execution_statements(log_group, tracing=tracing is not None, vpc="vpc" in options)
     if role is None:
         role = iam.Role(
             scope,
@@ -155,15 +157,11 @@ def create_function(
         "@aws-cdk/aws-lambda:snapStartRequirePublish",
         "Integrations invoke the function's current published version.",
     )
-    acknowledge(
-        function,
-        "AwsSolutions-L1",
-        "The runtime is the Python version chosen for the API and its bundle's wheels.",
-    )
+    acknowledge(function, "AwsSolutions-L1", RUNTIME_REASON)
     return function
 
 
-def _execution_statements(
+def execution_statements(
     log_group: logs.ILogGroup, *, tracing: bool, vpc: bool
 ) -> list[iam.PolicyStatement]:
     """What a function's role allows: its own log group only, X-Ray and its VPC if it uses them.

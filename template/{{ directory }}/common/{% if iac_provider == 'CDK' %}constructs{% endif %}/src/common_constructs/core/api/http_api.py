@@ -15,6 +15,11 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from common_constructs.core.api.access_logs import encrypted_access_logs
+from common_constructs.core.api.authorizer import (
+    RESULTS_CACHE_TTL,
+    CustomAuthorizer,
+    create_authorizer_function,
+)
 from common_constructs.core.api.cors import (
     ALLOWED_HEADERS,
     ANY_ORIGIN,
@@ -32,7 +37,7 @@ from common_constructs.core.api.rest_api import DEFAULT_BURST_LIMIT, DEFAULT_RAT
 from common_constructs.core.nag import acknowledge, acknowledge_invoke_grant
 
 IntegrationsT = TypeVar("IntegrationsT", bound=ApiIntegrations[Any])
-Auth = Literal["IAM", "Cognito", "None"]
+Auth = Literal["IAM", "Cognito", "Custom", "None"]
 
 ACCESS_LOG_FORMAT = (
     '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp",'
@@ -103,8 +108,9 @@ def lambda_integration(handler: lambda_.IFunction) -> LambdaProxyIntegration:
 class HttpApi(Construct, Generic[IntegrationsT]):
     """An HTTP API: one route per operation, access logs, throttling and CORS.
 
-    Authentication is ``IAM`` (SigV4), ``Cognito`` (a JWT authorizer of the user pool) or
-    ``None``. API Gateway answers CORS preflight requests from the API's CORS configuration;
+    Authentication is ``IAM`` (SigV4), ``Cognito`` (a JWT authorizer of the user pool),
+    ``Custom`` (a Lambda authorizer verifying JWTs, simple responses, ``custom_authorizer``)
+    or ``None``. API Gateway answers CORS preflight requests from the API's CORS configuration;
     ``restrict_cors_to`` narrows it and the app's ``ALLOWED_ORIGINS`` together.
     """
 
@@ -119,6 +125,7 @@ class HttpApi(Construct, Generic[IntegrationsT]):
         auth: Auth,
         user_pool: cognito.IUserPool | None = None,
         user_pool_client: cognito.IUserPoolClient | None = None,
+        custom_authorizer: CustomAuthorizer | None = None,
         **options: Unpack[HttpApiOptions],
     ) -> None:
         super().__init__(scope, construct_id)
@@ -132,6 +139,8 @@ class HttpApi(Construct, Generic[IntegrationsT]):
         entries = integrations.by_operation()
         self._handlers = {e.handler for e in entries.values() if isinstance(e, DefaultIntegration)}
         authorizer: apigwv2.IHttpRouteAuthorizer
+        #: The Lambda authorizer's function (auth ``Custom``).
+        self.authorizer_function: lambda_.Function | None = None
         if auth == "IAM":
             authorizer = authorizers.HttpIamAuthorizer()
         elif auth == "Cognito":
@@ -139,6 +148,20 @@ class HttpApi(Construct, Generic[IntegrationsT]):
                 raise ValueError("A Cognito API needs user_pool=... and user_pool_client=....")
             authorizer = authorizers.HttpUserPoolAuthorizer(
                 "Authorizer", user_pool, user_pool_clients=[user_pool_client]
+            )
+        elif auth == "Custom":
+            if custom_authorizer is None:
+                raise ValueError("A Custom API needs its authorizer (custom_authorizer=...).")
+            self.authorizer_function = create_authorizer_function(
+                self, "AuthorizerFunction", custom_authorizer
+            )
+            # Simple responses ({"isAuthorized": ...}), hence payload format 2.0.
+            authorizer = authorizers.HttpLambdaAuthorizer(
+                "Authorizer",
+                self.authorizer_function,
+                response_types=[authorizers.HttpLambdaResponseType.SIMPLE],
+                identity_source=["$request.header.Authorization"],
+                results_cache_ttl=RESULTS_CACHE_TTL,
             )
         else:
             authorizer = apigwv2.HttpNoneAuthorizer()

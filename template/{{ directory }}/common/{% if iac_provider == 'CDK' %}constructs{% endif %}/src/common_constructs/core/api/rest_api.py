@@ -15,6 +15,11 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from common_constructs.core.api.access_logs import encrypted_access_logs
+from common_constructs.core.api.authorizer import (
+    RESULTS_CACHE_TTL,
+    CustomAuthorizer,
+    create_authorizer_function,
+)
 from common_constructs.core.api.cors import (
     ALLOWED_HEADERS,
     ANY_ORIGIN,
@@ -38,7 +43,7 @@ from common_constructs.core.nag import (
 )
 
 IntegrationsT = TypeVar("IntegrationsT", bound=ApiIntegrations[Any])
-Auth = Literal["IAM", "Cognito", "None"]
+Auth = Literal["IAM", "Cognito", "Custom", "None"]
 #: Half the account's default quotas (10,000 requests/s, burst 5,000) per region: a normal
 #: production load passes, and one API cannot take every other API's share.
 DEFAULT_RATE_LIMIT = 5000
@@ -119,7 +124,8 @@ def method_options(options: apigw.MethodOptions | None) -> dict[str, Any]:
 class RestApi(Construct, Generic[IntegrationsT]):
     """A REST API: one method per operation, access logs, tracing, throttling, WAF and CORS.
 
-    Authentication is ``IAM`` (SigV4), ``Cognito`` (a user pool authorizer) or ``None``. API
+    Authentication is ``IAM`` (SigV4), ``Cognito`` (a user pool authorizer), ``Custom`` (a
+    Lambda ``TOKEN`` authorizer verifying JWTs, ``custom_authorizer``) or ``None``. API
     Gateway answers CORS preflight requests itself (no Lambda invocation) for the origins that
     ``restrict_cors_to`` names (every origin until then), and its own 4xx and 5xx responses
     carry the CORS headers too.
@@ -135,6 +141,7 @@ class RestApi(Construct, Generic[IntegrationsT]):
         integrations: IntegrationsT,
         auth: Auth,
         user_pool: cognito.IUserPool | None = None,
+        custom_authorizer: CustomAuthorizer | None = None,
         **options: Unpack[RestApiOptions],
     ) -> None:
         super().__init__(scope, construct_id)
@@ -192,6 +199,26 @@ class RestApi(Construct, Generic[IntegrationsT]):
                 "authorization_type": apigw.AuthorizationType.COGNITO,
                 "authorizer": self.authorizer,
             }
+        #: The Lambda authorizer's function (auth ``Custom``).
+        self.authorizer_function: lambda_.Function | None = None
+        if auth == "Custom":
+            if custom_authorizer is None:
+                raise ValueError("A Custom API needs its authorizer (custom_authorizer=...).")
+            self.authorizer_function = create_authorizer_function(
+                self, "AuthorizerFunction", custom_authorizer
+            )
+            # TOKEN: the Authorization header alone; API Gateway answers 401 without it.
+            self.authorizer = apigw.TokenAuthorizer(
+                self,
+                "Authorizer",
+                handler=self.authorizer_function,
+                identity_source=apigw.IdentitySource.header("Authorization"),
+                results_cache_ttl=RESULTS_CACHE_TTL,
+            )
+            defaults = {
+                "authorization_type": apigw.AuthorizationType.CUSTOM,
+                "authorizer": self.authorizer,
+            }
         methods_by_path: dict[str, list[str]] = {}
         for name, operation in operations.items():
             integration, overrides = self._integration(name, entries[name])
@@ -236,7 +263,7 @@ class RestApi(Construct, Generic[IntegrationsT]):
             acknowledge(
                 self.api,
                 "AwsSolutions-COG4",
-                "The API authorizes with IAM or is public by choice, not with Cognito.",
+                "The API authorizes with IAM or a Lambda authorizer, or is public by choice.",
             )
         if auth == "None":
             acknowledge(self.api, "AwsSolutions-APIG4", "The API is public by choice (auth None).")

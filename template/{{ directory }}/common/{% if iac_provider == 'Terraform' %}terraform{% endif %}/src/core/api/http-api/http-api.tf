@@ -1,5 +1,5 @@
 # An HTTP API whose CORS configuration answers browsers (API Gateway answers preflight
-# requests itself and returns one matching origin per response), an optional JWT authorizer,
+# requests itself and returns one matching origin per response), an optional JWT or Lambda authorizer,
 # and an auto-deployed `$default` stage with access logs. The caller adds its own integrations
 # and routes (see app/apis).
 
@@ -34,6 +34,30 @@ resource "aws_apigatewayv2_authorizer" "jwt" {
     issuer   = var.jwt_issuer
     audience = var.jwt_audience
   }
+}
+
+# Payload format 2.0 with simple responses: the function answers {"isAuthorized": ...}.
+resource "aws_apigatewayv2_authorizer" "lambda" {
+  count = var.lambda_authorizer == null ? 0 : 1
+
+  name                              = "${var.name}-lambda"
+  api_id                            = aws_apigatewayv2_api.this.id
+  authorizer_type                   = "REQUEST"
+  authorizer_uri                    = var.lambda_authorizer.invoke_arn
+  identity_sources                  = ["$request.header.Authorization"]
+  authorizer_payload_format_version = "2.0"
+  enable_simple_responses           = true
+  authorizer_result_ttl_in_seconds  = var.lambda_authorizer.result_ttl_in_seconds
+}
+
+resource "aws_lambda_permission" "authorizer" {
+  count = var.lambda_authorizer == null ? 0 : 1
+
+  statement_id  = "AllowInvokeFromApiGatewayAuthorizer"
+  action        = "lambda:InvokeFunction"
+  function_name = var.lambda_authorizer.function_name
+  principal     = "apigateway.amazonaws.com"
+  source_arn    = "${aws_apigatewayv2_api.this.execution_arn}/authorizers/${aws_apigatewayv2_authorizer.lambda[0].id}"
 }
 
 resource "aws_cloudwatch_log_group" "access" {

@@ -19,8 +19,8 @@ output "api_arn" {
 }
 
 output "authorizer_id" {
-  description = "Id of the JWT authorizer, or null without an issuer."
-  value       = one(aws_apigatewayv2_authorizer.jwt[*].id)
+  description = "Id of the JWT or Lambda authorizer, or null without either."
+  value       = one(concat(aws_apigatewayv2_authorizer.jwt[*].id, aws_apigatewayv2_authorizer.lambda[*].id))
 }
 
 output "stage_name" {

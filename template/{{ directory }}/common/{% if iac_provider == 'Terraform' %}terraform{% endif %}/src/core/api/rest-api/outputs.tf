@@ -44,8 +44,8 @@ output "api_arn" {
 }
 
 output "authorizer_id" {
-  description = "Id of the Cognito authorizer, or null without user pools."
-  value       = one(aws_api_gateway_authorizer.cognito[*].id)
+  description = "Id of the Cognito or Lambda authorizer, or null without either."
+  value       = one(concat(aws_api_gateway_authorizer.cognito[*].id, aws_api_gateway_authorizer.lambda[*].id))
 }
 
 output "stage_name" {

@@ -1,5 +1,5 @@
 # A regional REST API with the resources of `resource_paths` (by default the greedy
-# `/{proxy+}`), CORS preflight answered by API Gateway itself, an optional Cognito authorizer, a
+# `/{proxy+}`), CORS preflight answered by API Gateway itself, an optional Cognito or Lambda authorizer, a
 # stage with X-Ray tracing, access logs and method metrics, and a WAF web ACL in front of it.
 # The caller adds its own methods and integrations on `resource_ids` (see app/apis) and passes a
 # hash of them as `redeployment_trigger`.
@@ -146,6 +146,29 @@ resource "aws_api_gateway_authorizer" "cognito" {
   identity_source = "method.request.header.Authorization"
 }
 
+# A TOKEN authorizer: API Gateway answers 401 to a request without the header, and passes the
+# header's value to the function, which answers with a policy or "Unauthorized".
+resource "aws_api_gateway_authorizer" "lambda" {
+  count = var.lambda_authorizer == null ? 0 : 1
+
+  name                             = "${var.name}-lambda"
+  rest_api_id                      = aws_api_gateway_rest_api.this.id
+  type                             = "TOKEN"
+  authorizer_uri                   = var.lambda_authorizer.invoke_arn
+  identity_source                  = "method.request.header.Authorization"
+  authorizer_result_ttl_in_seconds = var.lambda_authorizer.result_ttl_in_seconds
+}
+
+resource "aws_lambda_permission" "authorizer" {
+  count = var.lambda_authorizer == null ? 0 : 1
+
+  statement_id  = "AllowInvokeFromApiGatewayAuthorizer"
+  action        = "lambda:InvokeFunction"
+  function_name = var.lambda_authorizer.function_name
+  principal     = "apigateway.amazonaws.com"
+  source_arn    = "${aws_api_gateway_rest_api.this.execution_arn}/authorizers/${aws_api_gateway_authorizer.lambda[0].id}"
+}
+
 # CORS preflight: browsers send OPTIONS without credentials, so these methods are open and
 # answered by a MOCK integration, without invoking the function.
 resource "aws_api_gateway_method" "preflight" {
@@ -233,6 +256,7 @@ resource "aws_api_gateway_deployment" "this" {
       aws_api_gateway_integration_response.preflight,
       aws_api_gateway_gateway_response.cors,
       aws_api_gateway_authorizer.cognito,
+      aws_api_gateway_authorizer.lambda,
     ]))
   }
 

@@ -39,6 +39,16 @@ variable "cognito_user_pool_arns" {
   default     = []
 }
 
+variable "lambda_authorizer" {
+  description = "A Lambda authorizer (TOKEN: the Authorization header) for the methods to use (function_name, invoke_arn of its function, such as the lambda-authorizer module's; result_ttl_in_seconds, default 300); null for none. Its id is the authorizer_id output."
+  type = object({
+    function_name         = string
+    invoke_arn            = string
+    result_ttl_in_seconds = optional(number, 300)
+  })
+  default = null
+}
+
 variable "cors_allow_origins" {
   description = "Origins allowed to call the API from a browser (\"*\" for any). Empty disables CORS preflight."
   type        = list(string)
