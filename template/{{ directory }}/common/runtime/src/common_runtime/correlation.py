@@ -35,7 +35,8 @@ def correlation_id(headers: Mapping[bytes, bytes]) -> str:
     ``x-amzn-lambda-context`` header. Either is used only when :func:`valid_id` accepts it.
     """
     given = headers.get(b"x-correlation-id")
-    if given is not None and (found := valid_id(given.decode("latin-1").strip())):
+    # Only HTTP's optional whitespace (space, tab) surrounds a field value (RFC 9110, 5.5).
+    if given is not None and (found := valid_id(given.decode("latin-1").strip(" \t"))):
         return found
     lambda_context = headers.get(b"x-amzn-lambda-context")
     if lambda_context and len(lambda_context) <= MAX_LAMBDA_CONTEXT:
