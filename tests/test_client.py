@@ -164,8 +164,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
             main_py = project / SERVICE / "order_service" / "main.py"
             main_py.write_text(main_py.read_text() + ADDED_ROUTES)
             run(["uv", "sync"], project, timeout=900)
-            script = str(SERVICE / "scripts" / "generate_open_api.py")
-            run(["uv", "run", "--no-sync", "python", script], project)
+            run(["uv", "run", "--no-sync", "poe", "openapi", SERVICE.name], project)
             (shared / "ready").touch()
     return project
 
