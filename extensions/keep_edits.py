@@ -144,10 +144,21 @@ def regenerate_derived(answers: dict[str, Any]) -> str:
     if not (directory / "common" / "toolchain" / "pyproject.toml").is_file():
         return ""  # the repository has not been updated to a release with the toolchain yet
     env = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
+    # The document the toolchain writes on the way is build output: the update leaves none.
+    dist = directory / str(answers.get("api_name")) / "dist"
+    before = {path for path in dist.rglob("*")} if dist.is_dir() else None
     result = subprocess.run(
         [uv, "run", "--quiet", "toolchain", "openapi", str(answers.get("api_name"))],
         capture_output=True, text=True, check=False, env=env,
     )  # fmt: skip
+    if before is None:
+        shutil.rmtree(dist, ignore_errors=True)
+    else:
+        for path in sorted(set(dist.rglob("*")) - before, reverse=True):
+            if path.is_dir():
+                path.rmdir()
+            else:
+                path.unlink()
     return result.stderr.strip()[-2000:] if result.returncode else ""
 
 
