@@ -216,8 +216,8 @@ def test_a_client_out_of_step_with_the_routes_fails_its_tests(
 ) -> None:
     # A copy of the repository (sharing its environment) whose client misses a route's
     # method, as if main.py had gained the route without the build.
-    copy = Path(shutil.copytree(project, tmp_path / "copy", symlinks=True,
-                                ignore=shutil.ignore_patterns(".venv", "cdk.out", "dist")))  # fmt: skip
+    skipped = shutil.ignore_patterns(".venv", "cdk.out", "dist")
+    copy = Path(shutil.copytree(project, tmp_path / "copy", symlinks=True, ignore=skipped))
     client_py = copy / CLIENT / "order_service_client" / "client.py"
     client_py.write_text(client_py.read_text().replace("def boom(", "def boom_renamed("))
     result = subprocess.run(
