@@ -16,7 +16,6 @@ import sys
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -27,7 +26,6 @@ from conftest import (
     PATTERNS,
     ProjectCache,
     render,
-    run,
 )
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
@@ -224,44 +222,5 @@ def test_answers_are_refused_in_one_line_or_render_a_ruff_clean_project(
     )
 
 
-def _generated_project_checks(project: Path, directory: str) -> None:
-    """What the generated CI runs: the tests, mypy on every package, ruff."""
-    run(["uv", "run", "--no-sync", "pytest", "-p", "no:cacheprovider"], project)
-    packages = [
-        package
-        for package in (*(project / directory).glob("*/"), *(project / directory).glob("common/*/"))
-        if (package / "pyproject.toml").is_file()
-    ]
-    assert len(packages) >= 2, packages
-    for package in sorted(packages):
-        run(["uv", "run", "--no-sync", "mypy", str(package.relative_to(project))], project)
-    run(["uv", "run", "--no-sync", "ruff", "check", "--no-cache", "."], project)
-    run(["uv", "run", "--no-sync", "ruff", "format", "--check", "--no-cache", "."], project)
-
-
-VARIED: list[dict[str, Any]] = [
-    {
-        "name": "my-api",
-        "iac_provider": "CDK",
-        "compute_type": "ServerlessApiGatewayRestApi",
-        "integration_pattern": "isolated",
-        "auth": "IAM",
-    },
-    {
-        "name": "Payments API v2",
-        "iac_provider": "Terraform",
-        "compute_type": "ServerlessApiGatewayHttpApi",
-        "integration_pattern": "shared",
-        "auth": "Cognito",
-        "directory": "services/apis",
-    },
-]
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("answers", VARIED, ids=[a["name"] for a in VARIED])
-def test_a_project_with_another_name_passes_its_own_checks(
-    projects: ProjectCache, answers: dict[str, str]
-) -> None:
-    project = projects.synced(**answers)
-    _generated_project_checks(project, answers.get("directory", "packages"))
+# Projects named otherwise than the default ('my-api', 'Payments API v2', ...) run their own checks
+# (lint, type checks, tests, synth or Terraform's) as rows of the answer matrix: test_matrix.py.
