@@ -116,12 +116,19 @@ def started() -> Iterator[list[subprocess.Popen[str]]]:
             process.wait()
 
 
+def _as_from_a_terminal() -> None:
+    """Ctrl-C reaches a program started from a terminal, even where this suite runs with SIGINT
+    ignored (a shell's background job without job control passes SIG_IGN on to its children)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(
     started: list[subprocess.Popen[str]], command: list[str], env: dict[str, str]
 ) -> subprocess.Popen[str]:
     process = subprocess.Popen(
         command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=_as_from_a_terminal,
     )  # fmt: skip
     started.append(process)
     return process

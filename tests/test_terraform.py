@@ -717,7 +717,8 @@ def test_a_second_api_slots_into_the_same_root_configuration(
     assert set(after) - set(before) == {"billing.tf", "tests/billing.tftest.hcl"}
     assert all(after[name] == text for name, text in before.items())
     core = dst / DIRECTORY / "common" / "terraform" / "src" / "core" / "api"
-    assert {p.name for p in core.iterdir()} == {"rest-api", "http-api"}
+    # The repository's core modules: every kind of API and the Lambda authorizer.
+    assert {p.name for p in core.iterdir()} == {"rest-api", "http-api", "lambda-authorizer"}
     env = tf_env(tmp_path)
     run(["terraform", "fmt", "-check", "-recursive", DIRECTORY], dst, env=env)
     tree = tmp_path / "copy"
