@@ -14,7 +14,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar, overload
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import (
@@ -47,7 +47,15 @@ class _OfTheRequest(Generic[_T]):
     def __set_name__(self, owner: type[Any], name: str) -> None:
         self._name = name
 
-    def __get__(self, instance: RequestMetrics, owner: type[Any] | None = None) -> _T:
+    @overload
+    def __get__(self, instance: None, owner: type[Any] | None = None) -> Self: ...
+
+    @overload
+    def __get__(self, instance: RequestMetrics, owner: type[Any] | None = None) -> _T: ...
+
+    def __get__(self, instance: RequestMetrics | None, owner: type[Any] | None = None) -> _T | Self:
+        if instance is None:  # on the class, as a property is: the attribute itself
+            return self
         value: _T = getattr(instance.provider, self._name)
         return value
 
