@@ -11,6 +11,7 @@ Moves are idempotent: once the old file is gone, there is nothing left to move.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import subprocess
 from dataclasses import dataclass
@@ -29,6 +30,20 @@ MOVES: dict[str, list[tuple[str, str]]] = {
         )
     ],
 }
+
+#: Per-API copies of the machinery that releases moved into shared packages of the repository
+#: (``common/toolchain``: the build; ``common/client-runtime``: what every client calls), as
+#: ``fnmatch`` patterns relative to the repository root. Copier deletes them on update; an
+#: edited one is put back by keep_edits.py and set aside here with :data:`SET_ASIDE_SUFFIX`,
+#: so it is neither run, imported, type-checked nor collected, and the user moves their change.
+MACHINERY = (
+    "{directory}/{api_name}/scripts/*",
+    "{directory}/{api_name}-client/{module_name}_client/_base.py",
+    "{directory}/{api_name}-client/{module_name}_client/auth.py",
+    "{directory}/{api_name}-client/{module_name}_client/urls.py",
+    "{directory}/{api_name}-client/tests/test_client.py",
+)
+SET_ASIDE_SUFFIX = ".before-toolchain"
 
 _DESCRIBED = re.compile(r"^v?(?P<base>\d+(\.\d+)*)(-(?P<ahead>\d+)-g[0-9a-f]+)?$")
 
@@ -100,3 +115,19 @@ def apply_moves(moves: list[tuple[str, str]], answers: dict[str, Any]) -> Outcom
         subprocess.run(["git", "mv", "-f", old, new], check=True, capture_output=True)
         moved.append((old, new))
     return Outcome(moved, kept_beside)
+
+
+def set_aside_machinery(kept: list[str], answers: dict[str, Any]) -> list[tuple[str, str]]:
+    """Rename the kept (edited) per-API machinery beside the shared packages; return the
+    (old, new) paths. Idempotent: a file set aside before is not set aside again."""
+    patterns = [pattern.format_map(answers) for pattern in MACHINERY]
+    aside = []
+    for path in kept:
+        if not any(fnmatch.fnmatch(path, pattern) for pattern in patterns):
+            continue
+        target = f"{path}{SET_ASIDE_SUFFIX}"
+        if Path(target).exists():
+            continue
+        Path(path).rename(target)
+        aside.append((path, target))
+    return aside

@@ -127,7 +127,7 @@ def synthesized(
     """The default CDK project's facts and what its constructs synthesize."""
     project = projects.synced()
     infra = project / INFRA
-    run(["uv", "run", "--no-sync", "python", "-m", "common_constructs.build"], infra)
+    run(["uv", "run", "--no-sync", "toolchain", "build"], infra)
     outdir = tmp_path_factory.mktemp("facts-cdk")
     result = run(["uv", "run", "--no-sync", "python", "-c", SYNTH, str(outdir)], infra)
     return facts(project), json.loads(result.stdout.splitlines()[-1])
@@ -222,7 +222,7 @@ def test_the_cdk_context_turns_transaction_search_on(
 ) -> None:
     infra = projects.synced() / INFRA
     assert json.loads((infra / "cdk.json").read_text())["context"]["transactionSearch"] is False
-    run(["uv", "run", "--no-sync", "python", "-m", "common_constructs.build"], infra)
+    run(["uv", "run", "--no-sync", "toolchain", "build"], infra)
     env = {
         **tool_env(),
         "CDK_OUTDIR": str(tmp_path),

@@ -15,9 +15,9 @@ from conftest import ProjectCache, run, tool_env
 SERVICE = Path("packages") / "order-service"
 
 
-def _bundle(project: Path, script: str = "bundle.py") -> subprocess.CompletedProcess[str]:
+def _bundle(project: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["uv", "run", "--no-sync", "python", str(SERVICE / "scripts" / script)],
+        ["uv", "run", "--no-sync", "poe", "bundle", SERVICE.name],
         cwd=project,
         env=tool_env(),
         capture_output=True,
@@ -75,18 +75,16 @@ def test_without_an_interpreter_of_the_function_s_version_nothing_is_built(
     # Lambda also runs Python 3.14, which these machines do not have: a project asking for it
     # gets no bundle (bytecode of another version would be ignored), and a message saying why.
     project = projects.synced()
-    scripts = project / SERVICE / "scripts"
-    source = (scripts / "bundle.py").read_text()
-    assert 'PYTHON_VERSION = "3.13"' in source
-    (scripts / "bundle_314.py").write_text(
-        source.replace('PYTHON_VERSION = "3.13"', 'PYTHON_VERSION = "3.14"')
-    )
+    settings = project / SERVICE / "pyproject.toml"
+    source = settings.read_text()
+    assert 'python-version = "3.13"' in source
+    settings.write_text(source.replace('python-version = "3.13"', 'python-version = "3.14"'))
     dist = project / SERVICE / "dist"
     before = sorted(p.name for p in dist.iterdir()) if dist.exists() else []
     try:
-        result = _bundle(project, "bundle_314.py")
+        result = _bundle(project)
     finally:
-        (scripts / "bundle_314.py").unlink()
+        settings.write_text(source)
     assert result.returncode == 1
     assert "No Python 3.14 interpreter found" in result.stderr
     assert "uv python install 3.14" in result.stderr

@@ -117,9 +117,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         routes = main_py.read_text().replace("from .init import ", "from .init import Caller, ")
         main_py.write_text(routes.rstrip() + "\n\n\n" + route.strip() + "\n")
     run(["uv", "sync"], project, timeout=900)
-    for api in ("billing", "payments", "ledger"):
-        run(["uv", "run", "--no-sync", "python", f"packages/{api}/scripts/generate_open_api.py"],
-            project)  # fmt: skip
+    run(["uv", "run", "--no-sync", "poe", "openapi", "billing", "payments", "ledger"], project)
     return project
 
 

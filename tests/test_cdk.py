@@ -454,7 +454,7 @@ def test_a_new_route_needs_the_build_and_then_gets_its_function(
 
 @pytest.mark.slow
 def test_the_build_step_rebuilds_only_when_sources_or_lock_file_change(editable: Path) -> None:
-    build = ["uv", "run", "--no-sync", "python", "-m", "common_constructs.build"]
+    build = ["uv", "run", "--no-sync", "toolchain", "build"]
     bundle = editable / SERVICE / "dist" / "lambda.zip"
     run(build, editable / INFRA)
     built = bundle.stat().st_mtime_ns
@@ -567,7 +567,7 @@ for label, attempt in attempts.items():
 
 def run_probe(project: Path, name: str, source: str) -> subprocess.CompletedProcess[str]:
     """Build the project's APIs, then run ``source`` as a module of its CDK app."""
-    run(["uv", "run", "--no-sync", "python", "-m", "common_constructs.build"], project / INFRA)
+    run(["uv", "run", "--no-sync", "toolchain", "build"], project / INFRA)
     script = project / INFRA / "src" / "infra" / name
     script.write_text(source)
     try:

@@ -105,7 +105,7 @@ def test_documented_samples_synthesize_with_cdk_nag_and_pass_mypy_strict(
     assert len(samples) == expected, samples
     app = tmp_path / "samples_app.py"
     app.write_text(samples_app(samples))
-    run(["uv", "run", "--no-sync", "python", "-m", "common_constructs.build"], project / INFRA)
+    run(["uv", "run", "--no-sync", "toolchain", "build"], project / INFRA)
     outdir = tmp_path / "cdk.out"
     run(["uv", "run", "--no-sync", "python", str(app), str(outdir)], project)
     report = json.loads((outdir / "validation-report.json").read_text())

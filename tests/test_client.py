@@ -22,8 +22,11 @@ from conftest import ProjectCache, render, run, serving_run_sh, tool_env
 
 SERVICE = Path("packages") / "order-service"
 CLIENT = Path("packages") / "order-service-client"
-#: The client package's own tests: the stale-client check, auth, errors, the app in-process.
-CLIENT_TESTS = ["uv", "run", "--no-sync", "pytest", "-p", "no:cacheprovider", "-v", str(CLIENT)]
+TOOLCHAIN = Path("packages") / "common" / "toolchain"
+CLIENT_RUNTIME = Path("packages") / "common" / "client-runtime"
+#: The tests of the client generator (the stale-client check among them) and of the runtime.
+CLIENT_TESTS = ["uv", "run", "--no-sync", "pytest", "-p", "no:cacheprovider", "-v",
+                str(TOOLCHAIN), str(CLIENT_RUNTIME)]  # fmt: skip
 
 #: Routes a user adds to main.py after generation: a failure and a slow stream.
 ADDED_ROUTES = '''
@@ -164,8 +167,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
             main_py = project / SERVICE / "order_service" / "main.py"
             main_py.write_text(main_py.read_text() + ADDED_ROUTES)
             run(["uv", "sync"], project, timeout=900)
-            script = str(SERVICE / "scripts" / "generate_open_api.py")
-            run(["uv", "run", "--no-sync", "python", script], project)
+            run(["uv", "run", "--no-sync", "poe", "openapi", SERVICE.name], project)
             (shared / "ready").touch()
     return project
 
@@ -197,9 +199,12 @@ def test_a_route_added_to_main_is_a_client_method_after_the_build(project: Path)
     assert "    def boom(self) -> models.Echo:" in client_py
     assert "    def slow_stream(self) -> Iterator[models.Chunk]:" in client_py
     assert "    def slow_stream(self) -> AsyncIterator[models.Chunk]:" in client_py
-    # The client's own tests (the stale-client check among them), lint and types.
+    # The generator's and the client runtime's tests (the stale-client check among them),
+    # then the client's lint and types.
     result = run(CLIENT_TESTS, project)
-    assert " passed" in result.stdout
+    assert "test_the_client_is_generated_from_the_current_routes[order-service] PASSED" in (
+        result.stdout
+    )
     run(["uv", "run", "--no-sync", "ruff", "check", "--no-cache", str(CLIENT)], project)
     run(["uv", "run", "--no-sync", "ruff", "format", "--check", "--no-cache", str(CLIENT)], project)
     run(["uv", "run", "--no-sync", "mypy", "--no-incremental", str(CLIENT)], project)
@@ -209,22 +214,19 @@ def test_a_route_added_to_main_is_a_client_method_after_the_build(project: Path)
 def test_a_client_out_of_step_with_the_routes_fails_its_tests(
     project: Path, tmp_path: Path
 ) -> None:
-    # A copy of the client package (outside the workspace's members, next to a link to the
-    # API) missing a route's method, as if main.py had gained the route without the build.
-    folder = tmp_path / "packages"
-    folder.mkdir()
-    (folder / "order-service").symlink_to(project / SERVICE)
-    copy = Path(shutil.copytree(project / CLIENT, folder / "order-service-client"))
-    client_py = copy / "order_service_client" / "client.py"
+    # A copy of the repository (sharing its environment) whose client misses a route's
+    # method, as if main.py had gained the route without the build.
+    skipped = shutil.ignore_patterns(".venv", "cdk.out", "dist")
+    copy = Path(shutil.copytree(project, tmp_path / "copy", symlinks=True, ignore=skipped))
+    client_py = copy / CLIENT / "order_service_client" / "client.py"
     client_py.write_text(client_py.read_text().replace("def boom(", "def boom_renamed("))
     result = subprocess.run(
         [str(project / ".venv" / "bin" / "python"), "-m", "pytest", "-p", "no:cacheprovider",
-         "--rootdir", str(project), "-c", str(project / "pyproject.toml"), str(copy),
-         "-k", "current_routes"],
-        cwd=project, env=tool_env(), capture_output=True, text=True, check=False,
+         str(TOOLCHAIN), "-k", "current_routes"],
+        cwd=copy, env=tool_env(), capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert result.returncode == 1, result.stdout[-3000:]
-    assert "client.py of the client are stale" in result.stdout
+    assert "client.py of order-service's client are stale" in result.stdout
 
 
 @pytest.mark.slow

@@ -266,8 +266,8 @@ def _expected(answers: dict[str, str]) -> tuple[set[str], set[str]]:
         f"{d}/{api}/{module}/__init__.py",
         f"{d}/{api}/{module}/init.py",
         f"{d}/{api}/{module}/main.py",
-        f"{d}/{api}/scripts/generate_open_api.py",
-        f"{d}/{api}/scripts/bundle.py",
+        f"{d}/common/toolchain/src/common_toolchain/bundle.py",
+        f"{d}/common/client-runtime/src/common_client/transport.py",
     }
     absent: set[str] = set()
     if answers["iac_provider"] == "CDK":

@@ -309,7 +309,7 @@ def test_no_generated_iam_policy_allows_every_action_on_every_resource(
 ) -> None:
     project = projects.synced()
     infra = project / "packages" / "infra"
-    run(["uv", "run", "--no-sync", "python", "-m", "common_constructs.build"], infra)
+    run(["uv", "run", "--no-sync", "toolchain", "build"], infra)
     env = {**tool_env(), "CDK_OUTDIR": str(tmp_path)}
     run(["uv", "run", "--no-sync", "python", "-m", "infra.app"], infra, env=env)
     template = json.loads((tmp_path / "Apis.template.json").read_text())

@@ -207,7 +207,7 @@ def test_generated_code_is_lint_and_type_clean(project: Path) -> None:
 def test_bundle_is_lambda_ready(project: Path, tmp_path: Path) -> None:
     work = shutil.copytree(project, tmp_path / "p", symlinks=True, ignore=_no_venv)
     os.symlink(project / ".venv", work / ".venv")
-    run(["uv", "run", "--no-sync", "python", str(SERVICE / "scripts" / "bundle.py")], work)
+    run(["uv", "run", "--no-sync", "poe", "bundle", SERVICE.name], work)
     folder = work / SERVICE / "dist" / "lambda"
     run_sh = folder / "run.sh"
     assert run_sh.stat().st_mode & stat.S_IXUSR
@@ -249,7 +249,7 @@ def test_bundle_wheels_follow_the_lambda_target(projects: ProjectCache, tmp_path
         project = projects.synced(**answers)
         work = shutil.copytree(project, tmp_path / wanted[0], symlinks=True, ignore=_no_venv)
         os.symlink(project / ".venv", work / ".venv")
-        run(["uv", "run", "--no-sync", "python", str(SERVICE / "scripts" / "bundle.py")], work)
+        run(["uv", "run", "--no-sync", "poe", "bundle", SERVICE.name], work)
         core = next((work / SERVICE / "dist" / "lambda").glob("pydantic_core/_pydantic_core*.so"))
         assert wanted[0] in core.name, core.name
         assert f"cpython-{wanted[1]}" in core.name, core.name
@@ -258,9 +258,10 @@ def test_bundle_wheels_follow_the_lambda_target(projects: ProjectCache, tmp_path
 @pytest.mark.slow
 def test_openapi_document_is_written(projects: ProjectCache, tmp_path: Path) -> None:
     project = projects.synced()
-    output = tmp_path / "openapi.json"
-    script = str(SERVICE / "scripts" / "generate_open_api.py")
-    run(["uv", "run", "--frozen", "python", script, "--output", str(output)], project)
+    work = shutil.copytree(project, tmp_path / "p", symlinks=True, ignore=_no_venv)
+    os.symlink(project / ".venv", work / ".venv")
+    run(["uv", "run", "--no-sync", "poe", "openapi", SERVICE.name], work)
+    output = work / SERVICE / "dist" / "openapi.json"
     document = json.loads(output.read_text())
     operations = {op["operationId"] for path in document["paths"].values() for op in path.values()}
     assert operations == {"echo", "get_item", "create_item", "stream"}

@@ -505,8 +505,7 @@ def test_root_configuration_wires_the_api_from_its_own_file(
     readme = (infra / "README.md").read_text()
     for command in ("init", "plan -out=plan.tfplan", "apply plan.tfplan", "test"):
         assert f"terraform -chdir={DIRECTORY}/infra {command}" in readme
-    assert f"uv run python {DIRECTORY}/<api-name>/scripts/bundle.py" in readme
-    assert f"uv run python {DIRECTORY}/<api-name>/scripts/generate_open_api.py" in readme
+    assert "uv run poe build <api-name>" in readme
     assert "manage_api_gateway_cloudwatch_role=true" in readme
 
 

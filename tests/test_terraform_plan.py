@@ -2,7 +2,7 @@
 
 For every Terraform combination, the API module's suite and the root configuration's suite run
 against the provider mirror (``TF_PROVIDER_MIRROR``), on a copy of the project holding the
-API's real OpenAPI document (written by the generated ``generate_open_api.py``) and a stand-in
+API's real OpenAPI document (written by the project's toolchain) and a stand-in
 bundle. The module README's recipes are pasted into the root configuration, so each is planned
 as written there. The shared core modules' suites run once. What the mirrored provider cannot
 check is reported as a warning in the test summary, never as passed.
@@ -48,8 +48,9 @@ def openapi_document(projects: ProjectCache, tmp_path_factory: pytest.TempPathFa
     """
     project = projects.synced()
     output = tmp_path_factory.mktemp("openapi") / "openapi.json"
-    script = project / DIRECTORY / API / "scripts" / "generate_open_api.py"
-    run(["uv", "run", "python", str(script), "--output", str(output)], project)
+    written = project / DIRECTORY / API / "dist" / "openapi.json"
+    run(["uv", "run", "poe", "openapi", API], project)
+    shutil.copy(written, output)
     return output
 
 

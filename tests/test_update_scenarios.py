@@ -282,7 +282,7 @@ def test_two_updated_apis_pass_their_tests_and_synthesize(edited_two_apis: Edits
                      project)  # fmt: skip
         assert " passed" in result.stdout
     infra = project / D / "infra"
-    run(["uv", "run", "--no-sync", "python", "-m", "common_constructs.build"], infra)
+    run(["uv", "run", "--no-sync", "toolchain", "build"], infra)
     outdir = project / "cdk.out.test"
     env = {**tool_env(), "CDK_OUTDIR": str(outdir)}
     run(["uv", "run", "--no-sync", "python", "-m", "infra.app"], infra, env=env)

@@ -11,7 +11,7 @@ from aws_cdk import App, Environment, Validations
 from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks
 
-from common_constructs import build
+from common_toolchain import cli
 from infra.stack import ApisStack
 
 
@@ -19,9 +19,9 @@ from infra.stack import ApisStack
 def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
     """The synthesized stack, after the build step (OpenAPI, operations, bundles)."""
     # One build at a time, when pytest-xdist runs several test processes.
-    with (Path(build.__file__).parent / ".build.lock").open("w") as lock:
+    with (Path(cli.__file__).parent / ".build.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        build.main()
+        cli.main(["build"])
     app = App(outdir=str(tmp_path_factory.mktemp("cdk.out")))
     stack = ApisStack(app, "Test")
     yield Template.from_stack(stack)

@@ -1,7 +1,7 @@
 """Request and response models of the API.
 
-Generated from the API's OpenAPI document by scripts/generate_client.py of the API (the build
-runs it): do not edit, change the routes and build again.
+Generated from the API's OpenAPI document by the repository's toolchain (`uv run poe client`,
+which the build runs): do not edit, change the routes and build again.
 """
 
 from __future__ import annotations
@@ -11,33 +11,17 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field
 
 
-class Echo(BaseModel):
+class Chunk(BaseModel):
     """
-    The echoed message.
+    One line of a streamed response.
     """
 
     message: Annotated[str, Field(title="Message")]
 
 
-class Item(BaseModel):
+class Echo(BaseModel):
     """
-    An item of the catalogue.
-    """
-
-    name: Annotated[str, Field(title="Name")]
-
-
-class ValidationError(BaseModel):
-    loc: Annotated[list[str | int], Field(title="Location")]
-    msg: Annotated[str, Field(title="Message")]
-    type: Annotated[str, Field(title="Error Type")]
-    input: Annotated[Any | None, Field(title="Input")] = None
-    ctx: Annotated[dict[str, Any] | None, Field(title="Context")] = None
-
-
-class Chunk(BaseModel):
-    """
-    One line of a streamed response.
+    The echoed message.
     """
 
     message: Annotated[str, Field(title="Message")]
@@ -57,8 +41,24 @@ class InternalError(BaseModel):
     finds its stack trace in the logs (also in the ``X-Correlation-Id`` header).
     """
 
-    detail: Annotated[str, Field(title="Detail")]
     correlation_id: Annotated[str, Field(title="Correlation Id")]
+    detail: Annotated[str, Field(title="Detail")]
+
+
+class Item(BaseModel):
+    """
+    An item of the catalogue.
+    """
+
+    name: Annotated[str, Field(title="Name")]
+
+
+class ValidationError(BaseModel):
+    ctx: Annotated[dict[str, Any] | None, Field(title="Context")] = None
+    input: Annotated[Any | None, Field(title="Input")] = None
+    loc: Annotated[list[str | int], Field(title="Location")]
+    msg: Annotated[str, Field(title="Message")]
+    type: Annotated[str, Field(title="Error Type")]
 
 
 class HTTPValidationError(BaseModel):

@@ -10,6 +10,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from common_constructs.core.facts import lambda_web_adapter_layer_arn
+from common_toolchain.settings import select
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,34 @@ class ServiceBundle:
     #: How the app traces: with the OpenTelemetry SDK or the X-Ray SDK, either sending to the
     #: X-Ray endpoint Lambda gives the function (``AWS_XRAY_DAEMON_ADDRESS``); no layer needed.
     tracing: Literal["opentelemetry", "xray-sdk"] = "xray-sdk"
+
+    @classmethod
+    def of(
+        cls,
+        api_name: str,
+        *,
+        invoke_mode: Literal["response_stream", "buffered"],
+        tracing: Literal["opentelemetry", "xray-sdk"],
+    ) -> ServiceBundle:
+        """The bundle of the workspace's API ``api_name``, as its settings (``[tool.api]`` in
+        its pyproject.toml) record it: its folder, Python version and architecture."""
+        (api,) = select([api_name])
+        return cls(
+            code_path=api.dist / "lambda",
+            # The runtime's constant: it knows what the runtime supports (SnapStart).
+            runtime=getattr(lambda_.Runtime, f"PYTHON_{api.python_version.replace('.', '_')}"),
+            architecture=lambda_.Architecture.ARM_64
+            if api.architecture == "arm64"
+            else lambda_.Architecture.X86_64,
+            service_name=api.name,
+            invoke_mode=invoke_mode,
+            tracing=tracing,
+        )
+
+    @property
+    def service_root(self) -> Path:
+        """The API's folder."""
+        return self.code_path.parents[1]
 
 
 def lambda_web_adapter_layer(

@@ -15,7 +15,7 @@ from typing import Any
 #: The HTTP methods an OpenAPI path item may declare operations for.
 HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch"})
 #: The command that regenerates operations and bundles.
-BUILD_HINT = "run `uv run python -m common_constructs.build` (the CDK app's build step does)"
+BUILD_HINT = "run `uv run poe build` (the CDK app's build step does)"
 
 
 @dataclass(frozen=True)

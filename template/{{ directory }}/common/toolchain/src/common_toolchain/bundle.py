@@ -1,12 +1,12 @@
-"""Build the Lambda code of the API: a folder and a zip of the package, run.sh and dependencies.
+"""Build an API's Lambda code: a folder and a zip of its package, run.sh and dependencies.
 
-    uv run poe bundle                   # every API, from the repository root
-    uv run python scripts/bundle.py     # this API, from its folder
+    uv run poe bundle [api ...]         # `toolchain bundle`: the APIs named, or every API
 
-Writes dist/lambda/ and dist/lambda.zip next to this API's pyproject.toml. Dependencies are the
+Writes dist/lambda/ and dist/lambda.zip next to the API's pyproject.toml. Dependencies are the
 API's runtime dependencies only (no dev tools, tests or caches), locked by the workspace's
-uv.lock, installed as manylinux wheels for the Lambda architecture and Python version below,
-whatever machine builds the bundle.
+uv.lock, installed as manylinux wheels for the Lambda architecture and Python version of the
+API's settings (``[tool.api]``), whatever machine builds the bundle; the workspace packages
+its settings name (``bundle``) are copied next to the API's package.
 
 Every module is compiled to bytecode by an interpreter of the function's Python version (found
 with `uv python find`): Lambda's code folder is read-only, so without it each cold start
@@ -28,14 +28,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-SERVICE_ROOT = Path(__file__).resolve().parents[1]
-PACKAGE = "{{ module_name }}"
-PROJECT = "{{ api_name }}"
-#: Packages of the workspace the API imports: copied into the bundle with the API's own.
-WORKSPACE_PACKAGES = ("common_runtime",)
-#: Lambda target: keep in step with the function's architecture and runtime.
-PLATFORM = "{{ 'aarch64' if lambda_architecture == 'arm64' else 'x86_64' }}-manylinux_2_34"
-PYTHON_VERSION = "{{ python_version }}"
+from common_toolchain.settings import Api, workspace_root
+
 #: Provided by the Lambda Python runtime: leaving them out keeps the bundle small (botocore
 #: alone is over 20 MB unzipped).
 RUNTIME_PROVIDED = (
@@ -64,15 +58,6 @@ sys.exit(0 if ok else 1)
 """
 
 
-def workspace_root() -> Path:
-    """The uv workspace root (the folder whose pyproject.toml declares the workspace)."""
-    for folder in SERVICE_ROOT.parents:
-        pyproject = folder / "pyproject.toml"
-        if pyproject.is_file() and "[tool.uv.workspace]" in pyproject.read_text(encoding="utf-8"):
-            return folder
-    return SERVICE_ROOT
-
-
 def uv(*args: str, cwd: Path) -> str:
     """Run uv and return its output; stop with its error when it fails."""
     uv_bin = os.environ.get("UV", "uv")
@@ -82,61 +67,61 @@ def uv(*args: str, cwd: Path) -> str:
     return result.stdout
 
 
-def install_dependencies(target: Path) -> None:
+def install_dependencies(api: Api, target: Path) -> None:
     """Install the API's locked runtime dependencies into ``target`` for Lambda."""
     excluded = [arg for name in RUNTIME_PROVIDED for arg in ("--no-emit-package", name)]
     requirements = uv(
-        "export", "--package", PROJECT, "--no-dev", "--no-hashes", "--no-header",
+        "export", "--package", api.name, "--no-dev", "--no-hashes", "--no-header",
         "--no-annotate", "--no-emit-workspace", "--format", "requirements.txt", *excluded,
-        cwd=workspace_root(),
+        cwd=workspace_root(api.root),
     )  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         listed = Path(tmp) / "requirements.txt"
         listed.write_text(requirements, encoding="utf-8")
         uv(
             "pip", "install", "--quiet", "--target", str(target), "--no-deps",
-            "--python-platform", PLATFORM, "--python-version", PYTHON_VERSION,
+            "--python-platform", api.platform, "--python-version", api.python_version,
             "--only-binary", ":all:", "--no-compile", "-r", str(listed),
-            cwd=SERVICE_ROOT,
+            cwd=api.root,
         )  # fmt: skip
     # Console scripts point at this machine's interpreter: useless on Lambda.
     shutil.rmtree(target / "bin", ignore_errors=True)
 
 
-def copy_sources(target: Path) -> None:
+def copy_sources(api: Api, target: Path) -> None:
     """Copy the package, the workspace packages it imports and run.sh (kept executable: the
     adapter execs it)."""
     ignore = shutil.ignore_patterns("__pycache__", "*.py[co]")
-    shutil.copytree(SERVICE_ROOT / PACKAGE, target / PACKAGE, ignore=ignore)
-    for name in WORKSPACE_PACKAGES:
+    shutil.copytree(api.root / api.module, target / api.module, ignore=ignore)
+    for name in api.bundle:
         # Installed in the workspace's environment (editable): copy from where it lives.
         source = Path(importlib.import_module(name).__file__ or "").parent
         shutil.copytree(source, target / name, ignore=ignore)
     run_sh = target / "run.sh"
-    shutil.copy2(SERVICE_ROOT / "run.sh", run_sh)
+    shutil.copy2(api.root / "run.sh", run_sh)
     run_sh.chmod(0o755)
 
 
-def interpreter() -> str:
+def interpreter(version: str) -> str:
     """An interpreter of the function's Python version (CPython, as Lambda runs), or stop."""
     uv_bin = os.environ.get("UV", "uv")
     found = subprocess.run(
-        [uv_bin, "python", "find", "--no-project", PYTHON_VERSION],
+        [uv_bin, "python", "find", "--no-project", version],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     python = found.stdout.strip()
     if found.returncode == 0 and python:
         check = "import sys; print(sys.implementation.name, *sys.version_info[:2], sep='.')"
-        version = subprocess.run(
+        found_version = subprocess.run(
             [python, "-c", check], capture_output=True, text=True, check=False
         ).stdout.strip()
-        if version == f"cpython.{PYTHON_VERSION}":
+        if found_version == f"cpython.{version}":
             return python
     sys.exit(
-        f"No Python {PYTHON_VERSION} interpreter found to compile the bundle's bytecode for "
-        f"the function's runtime (python{PYTHON_VERSION}): bytecode of another version would "
-        f"be ignored on Lambda. Install one (`uv python install {PYTHON_VERSION}`, or your "
-        f"system's python{PYTHON_VERSION}) and build again."
+        f"No Python {version} interpreter found to compile the bundle's bytecode for "
+        f"the function's runtime (python{version}): bytecode of another version would "
+        f"be ignored on Lambda. Install one (`uv python install {version}`, or your "
+        f"system's python{version}) and build again."
     )
 
 
@@ -168,25 +153,21 @@ def size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def main() -> None:
-    """Build dist/lambda/ and dist/lambda.zip."""
-    python = interpreter()  # before anything is touched: stop early without one
-    dist = SERVICE_ROOT / "dist"
+def bundle(api: Api) -> None:
+    """Build the API's dist/lambda/ and dist/lambda.zip."""
+    python = interpreter(api.python_version)  # before anything is touched: stop without one
+    dist = api.dist
     folder, archive = dist / "lambda", dist / "lambda.zip"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    install_dependencies(folder)
-    copy_sources(folder)
+    install_dependencies(api, folder)
+    copy_sources(api, folder)
     for cache in folder.rglob("__pycache__"):
         shutil.rmtree(cache)
     compile_bytecode(folder, python)
     write_zip(folder, archive)
     print(
         f"{folder}: {size(folder) / 1e6:.1f} MB\n"
-        f"{archive}: {archive.stat().st_size / 1e6:.1f} MB ({PLATFORM}, Python {PYTHON_VERSION}, "
-        f"bytecode by {python})"
+        f"{archive}: {archive.stat().st_size / 1e6:.1f} MB ({api.platform}, "
+        f"Python {api.python_version}, bytecode by {python})"
     )
-
-
-if __name__ == "__main__":
-    main()

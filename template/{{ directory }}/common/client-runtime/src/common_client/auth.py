@@ -1,4 +1,15 @@
-"""Bearer tokens: the API authorizes with Cognito or with a Lambda authorizer of JWTs."""
+"""How a client authenticates: the default of each auth scheme, and bearer tokens.
+
+An API's generated client names its scheme (``auth_scheme``); a client created without
+``auth`` uses the scheme's default from :data:`AUTH_SCHEMES`:
+
+- ``IAM``: requests signed with SigV4 from the default AWS credential chain (``SigV4Auth``);
+- ``Cognito`` and ``Custom`` (a Lambda authorizer of JWTs): no default, the caller passes
+  ``auth=BearerAuth(get_token)``, as a token belongs to a user;
+- ``None``: no credentials.
+
+A scheme of the repository's own is one more entry: ``AUTH_SCHEMES["Mine"] = MyAuth``.
+"""
 
 from __future__ import annotations
 
@@ -81,3 +92,34 @@ class PasswordTokens:
                 self._token = str(result["IdToken"])
                 self._expires = time.monotonic() + int(result["ExpiresIn"]) - _EXPIRY_MARGIN
             return self._token
+
+
+def _sigv4() -> httpx.Auth:
+    # botocore is needed by IAM APIs' clients only: imported when one is created.
+    from common_client.sigv4 import SigV4Auth
+
+    return SigV4Auth()
+
+
+def _none() -> None:
+    return None
+
+
+#: Each auth scheme's default ``auth`` (a factory: called for each client created).
+AUTH_SCHEMES: dict[str, Callable[[], httpx.Auth | None]] = {
+    "IAM": _sigv4,
+    "Cognito": _none,
+    "Custom": _none,
+    "None": _none,
+}
+
+
+def default_auth(scheme: str) -> httpx.Auth | None:
+    """The ``auth`` of a client of an API with this scheme, when the caller passes none.
+
+    A token scheme not listed (an authorizer of the repository's own) has no default either.
+    """
+    return AUTH_SCHEMES.get(scheme, _none)()
+
+
+__all__ = ["AUTH_SCHEMES", "BearerAuth", "PasswordTokens", "default_auth"]

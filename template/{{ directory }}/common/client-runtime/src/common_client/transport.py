@@ -1,10 +1,10 @@
-"""What every operation of the client does: build the request, send it, check the status and
-parse the body. ``client.py`` (generated from the OpenAPI document) only describes operations.
+"""What every operation of a client does: build the request, send it, check the status and
+parse the body. A client's ``client.py`` (generated from its OpenAPI document) only describes
+operations, and names its API's auth scheme (``auth_scheme``): the default ``auth``.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -12,47 +12,13 @@ from typing import Any, Generic, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter
 from pydantic_core import to_jsonable_python
 
+from common_client.auth import default_auth
+from common_client.errors import ApiError
+
 T = TypeVar("T")
-
-#: The header that carries a request's correlation id, both ways.
-CORRELATION_ID_HEADER = "x-correlation-id"
-
-
-class ApiError(Exception):
-    """The API answered with an error status (4xx or 5xx).
-
-    - ``status_code``: the HTTP status;
-    - ``body``: the body, parsed as JSON (the text when it is not JSON);
-    - ``model``: the body as the model the OpenAPI document declares for this status
-      (``models.HTTPValidationError`` for 422, ``models.InternalError`` for 500...), or
-      ``None`` when the document declares none or the body does not match it;
-    - ``correlation_id``: the ``X-Correlation-Id`` response header, which finds the request in
-      the API's logs.
-    """
-
-    def __init__(self, response: httpx.Response, errors: Mapping[int, type[BaseModel]]) -> None:
-        self.response = response
-        self.status_code = response.status_code
-        self.correlation_id: str | None = response.headers.get(CORRELATION_ID_HEADER)
-        self.body: Any
-        try:
-            self.body = json.loads(response.content)
-        except ValueError:
-            self.body = response.text
-        self.model: BaseModel | None = None
-        declared = errors.get(response.status_code)
-        if declared is not None:
-            try:
-                self.model = declared.model_validate(self.body)
-            except ValidationError:
-                self.model = None
-        super().__init__(
-            f"{response.request.method} {response.request.url.path} answered "
-            f"{self.status_code} (correlation id {self.correlation_id}): {response.text[:500]}"
-        )
 
 
 @dataclass(frozen=True)
@@ -119,20 +85,11 @@ def _request_args(body: Any, headers: Mapping[str, Any] | None, has_body: bool) 
     return args
 
 
-def default_auth() -> httpx.Auth | None:
-    """The authentication of the API when the caller passes none."""
-{%- if auth == 'IAM' %}
-    # The API authorizes with IAM: sign with the default AWS credential chain.
-    from .auth import SigV4Auth
-
-    return SigV4Auth()
-{%- else %}
-    return None
-{%- endif %}
-
-
 class BaseClient:
-    """The synchronous transport of :class:`Client`."""
+    """The synchronous transport of a generated ``Client``."""
+
+    #: How the API authenticates callers (``auth.AUTH_SCHEMES``): the default ``auth``.
+    auth_scheme: str = "None"
 
     def __init__(
         self,
@@ -145,7 +102,7 @@ class BaseClient:
     ) -> None:
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
-            auth=auth if auth is not None else default_auth(),
+            auth=auth if auth is not None else default_auth(self.auth_scheme),
             headers=headers,
             timeout=timeout,
             transport=transport,
@@ -210,7 +167,10 @@ class BaseClient:
 
 
 class AsyncBaseClient:
-    """The asynchronous transport of :class:`AsyncClient`."""
+    """The asynchronous transport of a generated ``AsyncClient``."""
+
+    #: How the API authenticates callers (``auth.AUTH_SCHEMES``): the default ``auth``.
+    auth_scheme: str = "None"
 
     def __init__(
         self,
@@ -223,7 +183,7 @@ class AsyncBaseClient:
     ) -> None:
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
-            auth=auth if auth is not None else default_auth(),
+            auth=auth if auth is not None else default_auth(self.auth_scheme),
             headers=headers,
             timeout=timeout,
             transport=transport,

@@ -1,17 +1,17 @@
-"""Write the API's typed Python client from its OpenAPI document.
+"""Write an API's typed Python client from its OpenAPI document.
 
-    uv run python <directory>/<api-name>/scripts/generate_client.py [--document PATH]
+    uv run poe client [api ...]        # `toolchain client`: the APIs named, or every API
 
 The client package is <api-name>-client, next to the API's folder. ``models.py`` holds the
 document's schemas as Pydantic models (written by datamodel-code-generator); ``client.py`` holds
-``Client`` and ``AsyncClient`` with one typed method per operation, named after its operationId.
-Streamed responses (``itemSchema``) become iterators of their item model. ``generate_open_api.py``
-runs this each time it writes the document, so the build keeps the client in step with the routes.
+``Client`` and ``AsyncClient`` with one typed method per operation, named after its operationId,
+on the repository's client runtime (``common_client``: transport, errors, auth). Streamed
+responses (``itemSchema``) become iterators of their item model. The build writes the client
+each time it writes the document, so the client stays in step with the routes.
 """
 
 from __future__ import annotations
 
-import argparse
 import ast
 import json
 import keyword
@@ -19,24 +19,16 @@ import re
 import subprocess
 import sys
 import textwrap
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SERVICE_ROOT = Path(__file__).resolve().parents[1]
-_PROJECT = tomllib.loads((SERVICE_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-#: The client package, next to the API's folder: <api-name>-client/<module_name>_client.
-CLIENT_PACKAGE = (
-    SERVICE_ROOT.parent
-    / f"{_PROJECT['project']['name']}-client"
-    / f"{_PROJECT['tool']['uv']['build-backend']['module-name']}_client"
-)
-GENERATED = ("models.py", "client.py")
+from common_toolchain.settings import Api, workspace_root
+
 HEADER = '''"""{summary}
 
-Generated from the API's OpenAPI document by scripts/generate_client.py of the API (the build
-runs it): do not edit, change the routes and build again.
+Generated from the API's OpenAPI document by the repository's toolchain (`uv run poe client`,
+which the build runs): do not edit, change the routes and build again.
 """'''
 #: Names the client classes already use.
 RESERVED = {"close", "aclose"}
@@ -75,8 +67,7 @@ def models_source(document: dict[str, Any]) -> str:
         from datamodel_code_generator.enums import DataModelType
     except ImportError:
         sys.exit(
-            "datamodel-code-generator is missing: run `uv sync` (it is a development "
-            "dependency of the client package)."
+            "datamodel-code-generator is missing: run `uv sync` (the toolchain depends on it)."
         )
     header = HEADER.format(summary="Request and response models of the API.")
     if not document.get("components", {}).get("schemas"):
@@ -111,8 +102,9 @@ class Signature:
 class ClientWriter:
     """Writes client.py from the document and the classes of models.py."""
 
-    def __init__(self, document: dict[str, Any], model_classes: set[str]) -> None:
+    def __init__(self, document: dict[str, Any], model_classes: set[str], auth: str) -> None:
         self.document = document
+        self.auth = auth
         self.classes = {self._squash(name): name for name in model_classes}
         self.imports: set[str] = set()
 
@@ -287,8 +279,9 @@ class ClientWriter:
             "",
             "from pydantic import TypeAdapter",
             "",
+            "from common_client import AsyncBaseClient, BaseClient, Operation",
+            "",
             "from . import models",
-            "from ._base import AsyncBaseClient, BaseClient, Operation",
             "",
             *(f"{c}\n" for c in constants),
             "",
@@ -300,14 +293,18 @@ class ClientWriter:
             " ``ApiError``. A streamed\n    operation sends its request when iteration starts:"
             ' iterate before the client closes.\n    """',
             "",
-            "\n\n".join(sync_methods) if sync_methods else "    pass",
+            f"    auth_scheme = {self.auth!r}",
+            "",
+            "\n\n".join(sync_methods),
             "",
             "",
             "class AsyncClient(AsyncBaseClient):",
             '    """Calls the API asynchronously (``async with AsyncClient(base_url) as'
             ' client``),\n    with the same methods as ``Client``."""',
             "",
-            "\n\n".join(async_methods) if async_methods else "    pass",
+            f"    auth_scheme = {self.auth!r}",
+            "",
+            "\n\n".join(async_methods),
             "",
         ]
         return "\n".join(lines)
@@ -318,62 +315,44 @@ def model_classes(source: str) -> set[str]:
     return {node.name for node in ast.parse(source).body if isinstance(node, ast.ClassDef)}
 
 
-def workspace_root() -> Path:
-    """The uv workspace root (the folder whose pyproject.toml declares the workspace)."""
-    for folder in SERVICE_ROOT.parents:
-        pyproject = folder / "pyproject.toml"
-        if pyproject.is_file() and "[tool.uv.workspace]" in pyproject.read_text(encoding="utf-8"):
-            return folder
-    return SERVICE_ROOT
-
-
-def formatted(source: str, name: str) -> str:
+def formatted(source: str, path: Path) -> str:
     """``source`` fixed and formatted by ruff with the repository's settings, as if it were the
-    client package's file ``name`` (wherever it is written)."""
-    path = str(CLIENT_PACKAGE / name)
+    file at ``path`` (wherever it is written)."""
     for args in (["check", "--fix-only", "--exit-zero", "--quiet"], ["format", "--quiet"]):
         result = subprocess.run(
-            [sys.executable, "-m", "ruff", *args, "--stdin-filename", path, "-"],
-            input=source, cwd=workspace_root(), capture_output=True, text=True, check=False,
+            [sys.executable, "-m", "ruff", *args, "--stdin-filename", str(path), "-"],
+            input=source, cwd=workspace_root(path.parent), capture_output=True, text=True,
+            check=False,
         )  # fmt: skip
         if result.returncode:
-            sys.exit(f"ruff {args[0]} failed on the generated {name}:\n{result.stderr}")
+            sys.exit(f"ruff {args[0]} failed on the generated {path.name}:\n{result.stderr}")
         source = result.stdout
     return source
 
 
-def client_sources(document: dict[str, Any]) -> dict[str, str]:
-    """The generated files of the client package, by file name."""
-    models = formatted(models_source(document), "models.py")
-    client = ClientWriter(document, model_classes(models)).write()
-    return {"models.py": models, "client.py": formatted(client, "client.py")}
+def client_sources(document: dict[str, Any], package: Path, auth: str) -> dict[str, str]:
+    """The generated files of the client package in ``package``, by file name."""
+    models = formatted(models_source(document), package / "models.py")
+    client = ClientWriter(document, model_classes(models), auth).write()
+    return {"models.py": models, "client.py": formatted(client, package / "client.py")}
 
 
-def write_client(document: dict[str, Any], package: Path = CLIENT_PACKAGE) -> list[Path]:
-    """Write the generated files into ``package``; return their paths."""
+def write_client(document: dict[str, Any], package: Path, auth: str) -> list[Path]:
+    """Write the generated files into ``package``; return the paths it changed."""
     written = []
-    for name, source in client_sources(document).items():
+    for name, source in client_sources(document, package, auth).items():
         target = package / name
-        target.write_text(source, encoding="utf-8")
-        written.append(target)
+        if not target.is_file() or target.read_text(encoding="utf-8") != source:
+            target.write_text(source, encoding="utf-8")
+            written.append(target)
     return written
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Generate the client from the document (written by generate_open_api.py)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument(
-        "--document",
-        type=Path,
-        default=SERVICE_ROOT / "dist" / "openapi.json",
-        help="the OpenAPI document to read",
-    )
-    parser.add_argument("--output", type=Path, default=CLIENT_PACKAGE, help="package folder")
-    args = parser.parse_args(argv)
-    document = json.loads(args.document.read_text(encoding="utf-8"))
-    for path in write_client(document, args.output):
+def generate(api: Api) -> None:
+    """Write the API's client from its document, when the API has a client package."""
+    # A repository may drop an API's client: then there is nothing to keep in step.
+    if not api.client_package.is_dir():
+        return
+    document = json.loads(api.document.read_text(encoding="utf-8"))
+    for path in write_client(document, api.client_package, api.auth):
         print(f"Wrote {path}")
-
-
-if __name__ == "__main__":
-    main()

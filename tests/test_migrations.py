@@ -1,0 +1,47 @@
+"""An update onto the shared toolchain sets an edited per-API copy of the machinery aside,
+beside the new layout, and names it; everything else it keeps stays where it was."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "extensions"))
+
+from keep_edits import report
+from migrations import Outcome, set_aside_machinery
+
+ANSWERS = {"directory": "packages", "api_name": "orders", "module_name": "orders"}
+MACHINERY = [
+    "packages/orders/scripts/bundle.py",
+    "packages/orders-client/orders_client/_base.py",
+    "packages/orders-client/tests/test_client.py",
+]
+OTHERS = ["packages/orders/tests/conftest.py", "packages/common/constructs/x.py"]
+
+
+def test_edited_machinery_is_set_aside_and_named_and_the_rest_stays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for rel in MACHINERY + OTHERS:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("# ours\n")
+    aside = set_aside_machinery(MACHINERY + OTHERS, ANSWERS)
+    assert [old for old, _ in aside] == MACHINERY
+    for old, new in aside:
+        assert not (tmp_path / old).exists()
+        assert (tmp_path / new).read_text() == "# ours\n"
+        assert new == f"{old}.before-toolchain"
+    assert all((tmp_path / rel).is_file() for rel in OTHERS)
+    message = report(MACHINERY + OTHERS, Outcome([], []), aside=aside)
+    assert "common/toolchain, common/client-runtime" in message
+    for _, new in aside:
+        assert f"  {new}" in message
+    # The others are listed as kept files to review, the set-aside ones only once.
+    assert all(f"  {rel}" in message for rel in OTHERS)
+    assert message.count("scripts/bundle.py") == 1
+    # Idempotent: nothing left to set aside.
+    assert set_aside_machinery(MACHINERY, ANSWERS) == []
