@@ -207,8 +207,10 @@ def report(
     if aside:
         lines.append(
             "The build, the client's transport and auth now live once per repository "
-            "(common/toolchain, common/client-runtime). You had edited this API's copies of "
-            "them, so they were kept beside the new layout (not run, imported or tested):"
+            "(common/toolchain, common/client-runtime), and the API's CDK construct is "
+            "generated with its operations (<module>_operations.py). You had edited this "
+            "API's copies of them, so they were kept beside the new layout (not run, imported "
+            "or tested):"
         )
         lines += [f"  {new}" for _, new in aside]
         lines.append(
@@ -252,7 +254,8 @@ def main(argv: list[str]) -> int:
     outcome = apply_moves(crossed(before.get("_commit"), after.get("_commit")), after)
     for old, new in outcome.moved:
         print(f"Moved {old} to {new} (with your changes)", file=sys.stderr)
-    if before.get("_commit") != after.get("_commit"):
+    # A new release or new answers (the API's gateway, auth, pattern) change what is derived.
+    if before != after:
         failure = regenerate_derived(after)
         if failure:
             print(

@@ -42,6 +42,8 @@ MACHINERY = (
     "{directory}/{api_name}-client/{module_name}_client/auth.py",
     "{directory}/{api_name}-client/{module_name}_client/urls.py",
     "{directory}/{api_name}-client/tests/test_client.py",
+    # The API's construct, now generated with its operations (<module>_operations.py).
+    "{directory}/common/constructs/src/common_constructs/app/apis/{module_name}.py",
 )
 SET_ASIDE_SUFFIX = ".before-toolchain"
 

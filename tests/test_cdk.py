@@ -482,8 +482,10 @@ TYPE_ERRORS = """
 from aws_cdk import App, Stack
 from aws_cdk import aws_apigateway as apigw
 
-from common_constructs.app.apis.order_service import OrderServiceApi
-from common_constructs.app.apis.order_service_operations import OrderServiceApiIntegrations
+from common_constructs.app.apis.order_service_operations import (
+    OrderServiceApi,
+    OrderServiceApiIntegrations,
+)
 from common_constructs.core.api.rest_api import RestOverride
 
 stack = Stack(App(), "S")
@@ -533,7 +535,7 @@ WRONG_SHAPES = """
 from aws_cdk import App, Stack
 from aws_cdk import aws_apigateway as apigw
 
-from common_constructs.app.apis.order_service import OrderServiceApi
+from common_constructs.app.apis.order_service_operations import OrderServiceApi
 from common_constructs.core.api.rest_api import RestOverride
 
 url = apigw.HttpIntegration("https://example.com")
@@ -612,8 +614,7 @@ from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Template
 
-from common_constructs.app.apis.order_service import OrderServiceApi
-from common_constructs.app.apis.order_service_operations import OPERATIONS
+from common_constructs.app.apis.order_service_operations import OPERATIONS, OrderServiceApi
 from common_constructs.core.api.rest_api import RestOverride
 
 stack = Stack(App(), "S")

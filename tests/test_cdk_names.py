@@ -44,9 +44,10 @@ SAMPLE_OPERATIONS = {
 GENERATE = """
 import json, sys
 from common_constructs.core.api.operations import Operation
-from common_constructs.core.api.operations_module import operations_module
-operations = {name: Operation(**o) for name, o in json.loads(sys.argv[2]).items()}
-sys.stdout.write(operations_module(sys.argv[1], operations))
+from common_constructs.core.api.operations_module import ConstructSettings, operations_module
+operations = {name: Operation(**o) for name, o in json.loads(sys.argv[3]).items()}
+settings = ConstructSettings(**json.loads(sys.argv[4]))
+sys.stdout.write(operations_module(sys.argv[1], sys.argv[2], operations, settings))
 """
 
 
@@ -69,13 +70,19 @@ def api_files(project: Path) -> list[Path]:
 
 
 def operations_source(project: Path, operations: dict[str, dict[str, str]]) -> str:
-    """What the project's build step writes for ``operations`` of its API."""
+    """What the project's build step writes for ``operations`` of its API, with its answers."""
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    settings = {
+        "gateway": "REST" if answers["compute_type"] == "ServerlessApiGatewayRestApi" else "HTTP",
+        "auth": answers["auth"],
+        "integration_pattern": answers["integration_pattern"],
+    }
     result = run(
-        [sys.executable, "-c", GENERATE, answers["api_name"], json.dumps(operations)],
+        [sys.executable, "-c", GENERATE, answers["api_name"], answers["module_name"],
+         json.dumps(operations), json.dumps(settings)],
         TEMPLATE_ROOT,
         env={"PYTHONPATH": str(project / CONSTRUCTS_SRC)},
-    )
+    )  # fmt: skip
     return result.stdout
 
 
@@ -83,17 +90,24 @@ def operations_source(project: Path, operations: dict[str, dict[str, str]]) -> s
 ANSWER_SETS = [
     {"compute_type": "ServerlessApiGatewayRestApi", "auth": "IAM", "iac_provider": "CDK"},
     {"compute_type": "ServerlessApiGatewayHttpApi", "auth": "Cognito", "iac_provider": "CDK"},
+    {
+        "compute_type": "ServerlessApiGatewayRestApi",
+        "auth": "Custom",
+        "integration_pattern": "shared",
+        "iac_provider": "CDK",
+    },
 ]
+ANSWER_IDS = ["rest-iam", "http-cognito", "rest-custom-shared"]
 
 
 @pytest.mark.parametrize("name", NAMES)
-@pytest.mark.parametrize("answers", ANSWER_SETS, ids=["rest-iam", "http-cognito"])
+@pytest.mark.parametrize("answers", ANSWER_SETS, ids=ANSWER_IDS)
 def test_rendered_cdk_files_are_lint_and_format_clean(
     name: str, answers: dict[str, str], projects: ProjectCache
 ) -> None:
     project = projects.rendered(name=name, **answers)
     files = api_files(project)
-    assert len(files) == 3, files
+    assert len(files) == 2, files
     ruff_clean(project, files)
 
 
@@ -119,10 +133,11 @@ def test_written_operations_modules_are_lint_and_format_clean(
 
 
 @pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("answers", ANSWER_SETS, ids=ANSWER_IDS)
 def test_the_rendered_operations_module_is_what_the_build_step_writes(
-    name: str, projects: ProjectCache
+    name: str, answers: dict[str, str], projects: ProjectCache
 ) -> None:
-    # Same class names in the construct and its operations, and no rewrite on the first build.
-    project = projects.rendered(name=name, **ANSWER_SETS[0])
+    # The construct's settings as the build reads them, and no rewrite on the first build.
+    project = projects.rendered(name=name, **answers)
     (rendered,) = (project / CONSTRUCTS_SRC).glob("common_constructs/app/apis/*_operations.py")
     assert rendered.read_text() == operations_source(project, SAMPLE_OPERATIONS)

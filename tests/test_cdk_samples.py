@@ -1,6 +1,7 @@
 """Every code sample of an API construct's documentation synthesizes with cdk-nag and type checks.
 
-The samples are read from the rendered project (the API construct module's docstring), so the
+The samples are read from the rendered project (the README beside the APIs' constructs, written
+for an API named ``items``), the names of the project's API put in their place, so the
 documentation cannot drift from what works. Per combination, one CDK app holds every sample (a
 stack each, in the region and account a user's CDK CLI gives it) and is synthesized once with
 cdk-nag's AWS Solutions rules; one `mypy --strict` run checks them all with the project's own
@@ -35,14 +36,26 @@ SAMPLE_COMBINATIONS = [
         ("ServerlessApiGatewayHttpApi", "shared", "None"),
     ]
 ]
-FENCE = re.compile(r"```python\n(.*?)```", re.DOTALL)
+FENCE = re.compile(r"```python( [a-z ]+)?\n(.*?)```", re.DOTALL)
 
 
-def documented_samples(project: Path) -> list[str]:
-    """The Python code blocks of the API construct's module docstring."""
-    module = project / CONSTRUCTS / "app" / "apis" / "order_service.py"
-    docstring = ast.get_docstring(ast.parse(module.read_text())) or ""
-    return FENCE.findall(docstring)
+def documented_samples(project: Path, answers: dict[str, str]) -> list[str]:
+    """The Python code blocks of the constructs' README for this API's gateway, pattern and
+    auth (a block marked ``shared`` or ``iam`` only for those), with the project's names."""
+    readme = (project / CONSTRUCTS / "app" / "apis" / "README.md").read_text()
+    rest, _, http = readme.partition("\n## HTTP APIs\n")
+    section = rest if answers["compute_type"] == "ServerlessApiGatewayRestApi" else http
+    applies = {
+        "shared": answers["integration_pattern"] == "shared",
+        "iam": answers["auth"] == "IAM",
+    }
+    return [
+        code.replace("items_operations", "order_service_operations").replace(
+            "ItemsApi", "OrderServiceApi"
+        )
+        for tags, code in FENCE.findall(section)
+        if all(applies[tag] for tag in tags.split())
+    ]
 
 
 def samples_app(samples: list[str]) -> str:
@@ -99,7 +112,7 @@ def test_documented_samples_synthesize_with_cdk_nag_and_pass_mypy_strict(
     mypy_cache: Path,
 ) -> None:
     project = projects.synced(**answers)
-    samples = documented_samples(project)
+    samples = documented_samples(project, answers)
     shared = answers["integration_pattern"] == "shared"
     expected = {"IAM": 7, "None": 6}[answers["auth"]] + (1 if shared else 0)
     assert len(samples) == expected, samples

@@ -53,7 +53,7 @@ from common_constructs.core.api import http_api, rest_api
 from common_constructs.core.api.bundle import ServiceBundle
 from common_constructs.core.api.integrations import DefaultIntegration
 from common_constructs.core.api.operations import Operation
-from common_constructs.core.api.operations_module import operations_module
+from common_constructs.core.api.operations_module import ConstructSettings, operations_module
 
 work, kind, pattern, count, paths = Path(sys.argv[1]), *sys.argv[2:4], int(sys.argv[4]), sys.argv[5]
 methods = ("GET", "POST", "PUT", "DELETE")
@@ -64,7 +64,12 @@ else:  # a path of its own per operation: the most resources per operation
 operations = {
     f"operation_{i:03}": Operation(path=path_of(i), method=methods[i % 4]) for i in range(count)
 }
-(work / "scale_operations.py").write_text(operations_module("scale-test", operations))
+settings = ConstructSettings(
+    gateway="REST" if kind == "rest" else "HTTP", auth="IAM", integration_pattern="isolated"
+)
+(work / "scale_operations.py").write_text(
+    operations_module("scale-test", "scale_test", operations, settings)
+)
 (work / "code").mkdir()
 (work / "code" / "run.sh").write_text("#!/bin/sh\\n")
 sys.path.insert(0, str(work))

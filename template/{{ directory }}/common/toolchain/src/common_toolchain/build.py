@@ -60,14 +60,20 @@ def up_to_date(api: Api) -> bool:
 
 
 def write_operations(api: Api) -> None:
-    """The CDK construct's ``<module>_operations.py``, when the API has a construct."""
+    """The CDK construct's ``<module>_operations.py``, in a repository whose infrastructure is
+    the CDK: the API's operations, typed integrations and construct."""
     apis = _package_folder("common_constructs")
-    if apis is None or not (apis / "app" / "apis" / f"{api.module}.py").is_file():
+    if apis is None:
         return
     operations = importlib.import_module("common_constructs.core.api.operations")
     module = importlib.import_module("common_constructs.core.api.operations_module")
     target = apis / "app" / "apis" / f"{api.module}_operations.py"
-    source = module.operations_module(api.name, operations.read_operations(api.document))
+    settings = module.ConstructSettings(
+        gateway=api.gateway, auth=api.auth, integration_pattern=api.integration_pattern
+    )
+    source = module.operations_module(
+        api.name, api.module, operations.read_operations(api.document), settings
+    )
     if not target.is_file() or target.read_text(encoding="utf-8") != source:
         target.write_text(source, encoding="utf-8")
         print(f"Wrote {target}")

@@ -6,7 +6,10 @@ An API is a member of the uv workspace whose ``pyproject.toml`` has a ``[tool.ap
     architecture = "arm64"          # of its Lambda functions: arm64 or x86_64
     python-version = "3.13"         # of its Lambda runtime
     bundle = ["common_runtime"]     # packages of the workspace its bundle carries
-    auth = "IAM"                    # how callers authenticate: its client's default
+    auth = "IAM"                    # how callers authenticate: IAM, Cognito, Custom or None
+    gateway = "REST"                # its API Gateway API: REST or HTTP
+    integration-pattern = "isolated"  # a function per operation, or one shared function
+    tracing = "xray-sdk"            # how it traces: xray-sdk or opentelemetry
 
 Its Python package is the build backend's ``module-name``; its client is the package
 ``<module>_client`` in the folder ``<api-name>-client`` next to it.
@@ -38,6 +41,9 @@ class Api:
     python_version: str
     bundle: tuple[str, ...]
     auth: str
+    gateway: str
+    integration_pattern: str
+    tracing: str
 
     @classmethod
     def at(cls, root: Path) -> Api:
@@ -54,7 +60,10 @@ class Api:
                 architecture=_choice(table, "architecture", ("arm64", "x86_64")),
                 python_version=str(table["python-version"]),
                 bundle=tuple(str(name) for name in table.get("bundle", [])),
-                auth=str(table.get("auth", "None")),
+                auth=_choice(table, "auth", ("IAM", "Cognito", "Custom", "None")),
+                gateway=_choice(table, "gateway", ("REST", "HTTP")),
+                integration_pattern=_choice(table, "integration-pattern", ("isolated", "shared")),
+                tracing=_choice(table, "tracing", ("xray-sdk", "opentelemetry")),
             )
         except KeyError as missing:
             raise SettingsError(f"{root / 'pyproject.toml'} does not set {missing}.") from None

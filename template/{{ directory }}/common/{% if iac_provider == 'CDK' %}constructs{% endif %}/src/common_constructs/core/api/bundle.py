@@ -27,15 +27,10 @@ class ServiceBundle:
     tracing: Literal["opentelemetry", "xray-sdk"] = "xray-sdk"
 
     @classmethod
-    def of(
-        cls,
-        api_name: str,
-        *,
-        invoke_mode: Literal["response_stream", "buffered"],
-        tracing: Literal["opentelemetry", "xray-sdk"],
-    ) -> ServiceBundle:
+    def of(cls, api_name: str) -> ServiceBundle:
         """The bundle of the workspace's API ``api_name``, as its settings (``[tool.api]`` in
-        its pyproject.toml) record it: its folder, Python version and architecture."""
+        its pyproject.toml) record it: its folder, Python version, architecture, gateway (a
+        REST API streams responses) and tracing."""
         (api,) = select([api_name])
         return cls(
             code_path=api.dist / "lambda",
@@ -45,8 +40,8 @@ class ServiceBundle:
             if api.architecture == "arm64"
             else lambda_.Architecture.X86_64,
             service_name=api.name,
-            invoke_mode=invoke_mode,
-            tracing=tracing,
+            invoke_mode="response_stream" if api.gateway == "REST" else "buffered",
+            tracing="opentelemetry" if api.tracing == "opentelemetry" else "xray-sdk",
         )
 
     @property
