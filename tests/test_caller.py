@@ -107,11 +107,15 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         {"name": "ledger", "auth": "Custom", "integration_pattern": "shared"},
         answers_file=".copier-answers.ledger.yml",
     )
+    # The runtime README's route taking `Caller`, pasted into each API's main.py (its imports
+    # merged).
+    runtime_readme = (project / "packages" / "common" / "runtime" / "README.md").read_text()
+    (sample,) = [
+        code
+        for code in re.findall(r"```python\n(.*?)```", runtime_readme, flags=re.DOTALL)
+        if "def whoami(caller: Caller) -> Who:" in code
+    ]
     for api in ("billing", "payments", "ledger"):
-        # The README's route taking `Caller`, pasted into main.py (its imports merged).
-        sample = re.findall(r"```python\n(.*?)```", (project / "packages" / api / "README.md")
-                            .read_text(), flags=re.DOTALL)[1]  # fmt: skip
-        assert "def whoami(caller: Caller) -> Who:" in sample
         route = "\n".join(line for line in sample.splitlines() if not line.startswith("from "))
         main_py = project / "packages" / api / api / "main.py"
         routes = main_py.read_text().replace("from .init import ", "from .init import Caller, ")
