@@ -18,6 +18,7 @@ MACHINERY = [
     "packages/orders/scripts/bundle.py",
     "packages/orders-client/orders_client/_base.py",
     "packages/orders-client/tests/test_client.py",
+    "packages/common/constructs/src/common_constructs/app/apis/orders.py",
 ]
 OTHERS = ["packages/orders/tests/conftest.py", "packages/common/constructs/x.py"]
 

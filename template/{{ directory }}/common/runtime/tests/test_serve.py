@@ -44,9 +44,10 @@ def test_a_terminal_gets_console_lines_unless_a_format_is_chosen(
 ) -> None:
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     assert serve.uvicorn_arguments(APP, [], {}, tmp_path)[1]["LOG_FORMAT"] == "console"
-    assert serve.uvicorn_arguments(APP, [], {"LOG_FORMAT": "json"}, tmp_path)[1][
-        "LOG_FORMAT"
-    ] == "json"
+    assert (
+        serve.uvicorn_arguments(APP, [], {"LOG_FORMAT": "json"}, tmp_path)[1]["LOG_FORMAT"]
+        == "json"
+    )
     monkeypatch.setattr(sys.stdout, "isatty", lambda: False)
     assert "LOG_FORMAT" not in serve.uvicorn_arguments(APP, [], {}, tmp_path)[1]
 
@@ -74,7 +75,7 @@ def test_the_local_gateway_gets_the_api_auth_and_gateway_from_its_settings(
 
 
 def test_a_missing_app_is_a_usage_error() -> None:
-    with pytest.raises(SystemExit, match="usage: python -m common_runtime.serve"):
+    with pytest.raises(SystemExit, match=r"usage: python -m common_runtime\.serve"):
         serve.main([])
     with pytest.raises(SystemExit, match="usage"):
         serve.main(["--reload"])
