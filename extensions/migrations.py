@@ -122,7 +122,13 @@ def apply_moves(moves: list[tuple[str, str]], answers: dict[str, Any]) -> Outcom
 def set_aside_machinery(kept: list[str], answers: dict[str, Any]) -> list[tuple[str, str]]:
     """Rename the kept (edited) per-API machinery beside the shared packages; return the
     (old, new) paths. Idempotent: a file set aside before is not set aside again."""
-    patterns = [pattern.format_map(answers) for pattern in MACHINERY]
+    patterns = [
+        pattern.format_map(answers)
+        for pattern in MACHINERY
+        # Switched away from the CDK, the construct module has no replacement to move edits
+        # into: it stays where it is, a kept file of the old choice (keep_edits.py lists it).
+        if answers.get("iac_provider") == "CDK" or "common_constructs" not in pattern
+    ]
     aside = []
     for path in kept:
         if not any(fnmatch.fnmatch(path, pattern) for pattern in patterns):

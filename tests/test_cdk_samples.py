@@ -11,7 +11,6 @@ return annotation the template renders).
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 import textwrap

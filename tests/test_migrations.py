@@ -13,7 +13,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "extensions"))
 from keep_edits import report
 from migrations import Outcome, set_aside_machinery
 
-ANSWERS = {"directory": "packages", "api_name": "orders", "module_name": "orders"}
+ANSWERS = {
+    "directory": "packages",
+    "api_name": "orders",
+    "module_name": "orders",
+    "iac_provider": "CDK",
+}
 MACHINERY = [
     "packages/orders/scripts/bundle.py",
     "packages/orders-client/orders_client/_base.py",
@@ -46,3 +51,14 @@ def test_edited_machinery_is_set_aside_and_named_and_the_rest_stays(
     assert message.count("scripts/bundle.py") == 1
     # Idempotent: nothing left to set aside.
     assert set_aside_machinery(MACHINERY, ANSWERS) == []
+
+
+def test_a_construct_module_kept_by_a_switch_to_terraform_stays_where_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    construct = MACHINERY[-1]
+    (tmp_path / construct).parent.mkdir(parents=True)
+    (tmp_path / construct).write_text("# ours\n")
+    assert set_aside_machinery([construct], {**ANSWERS, "iac_provider": "Terraform"}) == []
+    assert (tmp_path / construct).read_text() == "# ours\n"

@@ -225,7 +225,8 @@ def _switch_cases() -> list[tuple[dict[str, str], dict[str, str], str, str]]:
         (
             {"iac_provider": "CDK"},
             {"iac_provider": "Terraform"},
-            f"{D}/common/constructs/src/common_constructs/app/apis/{MODULE}.py",
+            # The API's registration in the CDK app, the file a CDK user edits the most.
+            f"{D}/infra/src/infra/apis/{MODULE}.py",
             f"{D}/common/terraform/src/app/apis/{API}/{API}.tf",
         ),
     ]
