@@ -506,7 +506,7 @@ def tree_size(path: Path) -> int:
 
 def bench_bundle(project: Path) -> list[Row]:
     """The Lambda bundle: unzipped, zipped, and its largest parts."""
-    seconds = timed(["uv", "run", "python", f"{D}/{API}/scripts/bundle.py"], project)
+    seconds = timed(["uv", "run", "toolchain", "bundle", API], project)
     folder = project / D / API / "dist" / "lambda"
     archive = project / D / API / "dist" / "lambda.zip"
     unzipped = tree_size(folder)
@@ -575,7 +575,7 @@ def bench_bytecode(work: Path, runs: int = 9) -> list[Row]:
     answers = {"name": "order-service", "lambda_architecture": "x86_64"}
     sh(copier_args(ROOT, project, answers), work)
     sh(["uv", "sync"], project)
-    sh(["uv", "run", "python", f"{D}/{API}/scripts/bundle.py"], project)
+    sh(["uv", "run", "toolchain", "bundle", API], project)
     version = (project / ".python-version").read_text().strip()
     python = sh(["uv", "python", "find", "--no-project", version], work).strip()
     with_bytecode = project / D / API / "dist" / "lambda"
