@@ -42,9 +42,12 @@ MACHINERY = (
     "{directory}/{api_name}-client/{module_name}_client/auth.py",
     "{directory}/{api_name}-client/{module_name}_client/urls.py",
     "{directory}/{api_name}-client/tests/test_client.py",
-    # The API's construct, now generated with its operations (<module>_operations.py).
-    "{directory}/common/constructs/src/common_constructs/app/apis/{module_name}.py",
 )
+#: The same for a repository whose infrastructure is (still) the CDK: the API's construct, now
+#: generated with its operations (``<module>_operations.py``). Switched away from the CDK, it
+#: has no replacement to move edits into: it stays where it is, a kept file of the old choice
+#: (keep_edits.py lists it).
+CDK_MACHINERY = ("{directory}/common/constructs/src/common_constructs/app/apis/{module_name}.py",)
 SET_ASIDE_SUFFIX = ".before-toolchain"
 
 _DESCRIBED = re.compile(r"^v?(?P<base>\d+(\.\d+)*)(-(?P<ahead>\d+)-g[0-9a-f]+)?$")
@@ -122,13 +125,8 @@ def apply_moves(moves: list[tuple[str, str]], answers: dict[str, Any]) -> Outcom
 def set_aside_machinery(kept: list[str], answers: dict[str, Any]) -> list[tuple[str, str]]:
     """Rename the kept (edited) per-API machinery beside the shared packages; return the
     (old, new) paths. Idempotent: a file set aside before is not set aside again."""
-    patterns = [
-        pattern.format_map(answers)
-        for pattern in MACHINERY
-        # Switched away from the CDK, the construct module has no replacement to move edits
-        # into: it stays where it is, a kept file of the old choice (keep_edits.py lists it).
-        if answers.get("iac_provider") == "CDK" or "common_constructs" not in pattern
-    ]
+    cdk = CDK_MACHINERY if answers.get("iac_provider") == "CDK" else ()
+    patterns = [pattern.format_map(answers) for pattern in (*MACHINERY, *cdk)]
     aside = []
     for path in kept:
         if not any(fnmatch.fnmatch(path, pattern) for pattern in patterns):
