@@ -1,7 +1,8 @@
-# An HTTP API whose CORS configuration answers browsers (API Gateway answers preflight
-# requests itself and returns one matching origin per response), an optional JWT or Lambda authorizer,
-# and an auto-deployed `$default` stage with access logs. The caller adds its own integrations
-# and routes (see app/apis).
+# An HTTP API with a route per entry of `routes` (a Lambda function's `live` alias, payload
+# format 2.0, or an HTTP endpoint; routes.tf), whose CORS configuration answers browsers (API
+# Gateway answers preflight requests itself and returns one matching origin per response), an
+# optional JWT or Lambda authorizer, and an auto-deployed `$default` stage with access logs. A
+# caller may add integrations and routes of its own on api_id.
 
 resource "aws_apigatewayv2_api" "this" {
   name          = var.name

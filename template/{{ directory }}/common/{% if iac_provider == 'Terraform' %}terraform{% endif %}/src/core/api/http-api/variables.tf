@@ -31,6 +31,47 @@ variable "lambda_authorizer" {
   default = null
 }
 
+variable "routes" {
+  description = "The API's routes, by route key \"METHOD /path\" (ANY for every method; \"{param}\" and the greedy \"{proxy+}\" as segments): function, a key of lambda_functions, or http_uri and http_method of an HTTP endpoint (name: the operation it serves)."
+  type = map(object({
+    function    = optional(string)
+    http_uri    = optional(string)
+    http_method = optional(string)
+    name        = optional(string)
+  }))
+  default = {}
+
+  validation {
+    condition = alltrue([
+      for route, target in var.routes :
+      can(regex("^(ANY|DELETE|GET|HEAD|OPTIONS|PATCH|POST|PUT) /", route)) && (target.function == null) != (target.http_uri == null)
+    ])
+    error_message = "Each key of routes is \"METHOD /path\" and each route names either a function or an http_uri."
+  }
+}
+
+variable "lambda_functions" {
+  description = "The functions routes name, by key: function_name and qualifier (alias) to let API Gateway invoke, invoke_arn of the alias, invoke_source the stage/method/path it may be invoked for (\"*\" for any)."
+  type = map(object({
+    function_name = string
+    qualifier     = string
+    invoke_arn    = string
+    invoke_source = string
+  }))
+  default = {}
+}
+
+variable "authorization" {
+  description = "Authorization of every route of routes: AWS_IAM, JWT (with jwt_issuer), CUSTOM (with lambda_authorizer) or NONE."
+  type        = string
+  default     = "AWS_IAM"
+
+  validation {
+    condition     = contains(["AWS_IAM", "JWT", "CUSTOM", "NONE"], var.authorization)
+    error_message = "authorization must be AWS_IAM, JWT, CUSTOM or NONE."
+  }
+}
+
 variable "cors_allow_origins" {
   description = "Origins allowed to call the API from a browser (\"*\" for any). Empty disables CORS."
   type        = list(string)

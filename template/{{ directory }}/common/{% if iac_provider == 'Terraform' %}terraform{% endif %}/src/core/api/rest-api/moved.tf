@@ -44,3 +44,9 @@ moved {
   from = aws_api_gateway_integration_response.preflight["proxy"]
   to   = aws_api_gateway_integration_response.preflight["/{proxy+}"]
 }
+
+# A single function's permission once had no key; it is the `router` of lambda_functions.
+moved {
+  from = aws_lambda_permission.api_gateway
+  to   = aws_lambda_permission.api_gateway["router"]
+}

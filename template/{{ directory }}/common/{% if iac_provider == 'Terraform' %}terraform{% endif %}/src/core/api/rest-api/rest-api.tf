@@ -1,8 +1,9 @@
-# A regional REST API with the resources of `resource_paths` (by default the greedy
-# `/{proxy+}`), CORS preflight answered by API Gateway itself, an optional Cognito or Lambda authorizer, a
-# stage with X-Ray tracing, access logs and method metrics, and a WAF web ACL in front of it.
-# The caller adds its own methods and integrations on `resource_ids` (see app/apis) and passes a
-# hash of them as `redeployment_trigger`.
+# A regional REST API with a method per route of `routes` (a Lambda function's `live` alias,
+# responses streamed, or an HTTP endpoint; routes.tf), the resources of their paths and of
+# `resource_paths`, CORS preflight answered by API Gateway itself, an optional Cognito or Lambda
+# authorizer, a stage with X-Ray tracing, access logs and method metrics, and a WAF web ACL in
+# front of it. A caller may add methods of its own on `resource_ids` and pass a hash of them as
+# `redeployment_trigger`.
 
 locals {
   cors_enabled = length(var.cors_allow_origins) > 0
@@ -24,14 +25,17 @@ locals {
   # fixed origin: they get CORS headers when a single origin (or "*") is allowed.
   gateway_response_origin = length(var.cors_allow_origins) == 1 ? var.cors_allow_origins[0] : null
   cors_resources = local.cors_enabled ? {
-    for path in distinct(concat(["/"], var.resource_paths)) : path => local.resource_ids[path]
+    for path in distinct(concat(["/"], local.resource_paths)) : path => local.resource_ids[path]
   } : {}
 
   # Every resource of the tree, by path: "/a/{b}" needs "/a" first. API Gateway resources are
   # nested one level at a time, so each depth has a resource block of its own (see below).
+  resource_paths = distinct(concat(var.resource_paths, [
+    for route in keys(var.routes) : split(" ", route)[1] if split(" ", route)[1] != "/"
+  ]))
   resource_segments = {
     for path in distinct(flatten([
-      for path in var.resource_paths : [
+      for path in local.resource_paths : [
         for depth in range(1, length(split("/", trim(path, "/"))) + 1) :
         "/${join("/", slice(split("/", trim(path, "/")), 0, depth))}"
       ]
@@ -251,6 +255,9 @@ resource "aws_api_gateway_deployment" "this" {
     redeployment = sha1(jsonencode([
       var.redeployment_trigger,
       local.resource_ids,
+      aws_api_gateway_method.api,
+      aws_api_gateway_integration.lambda,
+      aws_api_gateway_integration.http,
       aws_api_gateway_method.preflight,
       aws_api_gateway_integration.preflight,
       aws_api_gateway_integration_response.preflight,
@@ -265,6 +272,8 @@ resource "aws_api_gateway_deployment" "this" {
   }
 
   depends_on = [
+    aws_api_gateway_integration.lambda,
+    aws_api_gateway_integration.http,
     aws_api_gateway_integration_response.preflight,
     aws_api_gateway_gateway_response.cors,
   ]

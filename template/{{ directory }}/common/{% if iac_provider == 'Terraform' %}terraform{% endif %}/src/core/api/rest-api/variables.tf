@@ -29,8 +29,50 @@ variable "resource_paths" {
 }
 
 variable "redeployment_trigger" {
-  description = "A hash of the methods and integrations added by the caller: a new value redeploys the stage."
+  description = "A hash of methods and integrations the caller adds itself on resource_ids: a new value redeploys the stage (the routes' own redeploy it already)."
   type        = string
+  default     = ""
+}
+
+variable "routes" {
+  description = "The API's methods, by \"METHOD /path\" (ANY for every method; \"{param}\" and the greedy \"{proxy+}\" as segments): function, a key of lambda_functions, or http_uri and http_method of an HTTP endpoint (name: the operation it serves)."
+  type = map(object({
+    function    = optional(string)
+    http_uri    = optional(string)
+    http_method = optional(string)
+    name        = optional(string)
+  }))
+  default = {}
+
+  validation {
+    condition = alltrue([
+      for route, target in var.routes :
+      can(regex("^(ANY|DELETE|GET|HEAD|OPTIONS|PATCH|POST|PUT) /([^/]+(/[^/]+){0,7})?$", route)) && (target.function == null) != (target.http_uri == null)
+    ])
+    error_message = "Each key of routes is \"METHOD /path\" (at most 8 segments) and each route names either a function or an http_uri."
+  }
+}
+
+variable "lambda_functions" {
+  description = "The functions routes name, by key: function_name and qualifier (alias) to let API Gateway invoke, alias_arn to invoke, invoke_source the stage/method/path it may be invoked for (\"*\" for any)."
+  type = map(object({
+    function_name = string
+    qualifier     = string
+    alias_arn     = string
+    invoke_source = string
+  }))
+  default = {}
+}
+
+variable "authorization" {
+  description = "Authorization of every method of routes: AWS_IAM, COGNITO_USER_POOLS, CUSTOM (with cognito_user_pool_arns or lambda_authorizer) or NONE."
+  type        = string
+  default     = "AWS_IAM"
+
+  validation {
+    condition     = contains(["AWS_IAM", "COGNITO_USER_POOLS", "CUSTOM", "NONE"], var.authorization)
+    error_message = "authorization must be AWS_IAM, COGNITO_USER_POOLS, CUSTOM or NONE."
+  }
 }
 
 variable "cognito_user_pool_arns" {

@@ -129,3 +129,68 @@ run "several_origins_are_answered_one_at_a_time" {
     error_message = "web_acl_enabled = false removes the WAF."
   }
 }
+
+run "routes_reach_their_functions_and_endpoints" {
+  command = plan
+
+  variables {
+    resource_paths = []
+    routes = {
+      "GET /items/{item_id}" = { function = "get_item" }
+      "POST /items"          = { function = "create_item" }
+      "GET /"                = { http_uri = "https://example.com/documentation", name = "home" }
+    }
+    lambda_functions = {
+      get_item    = { function_name = "items-get_item", qualifier = "live", alias_arn = "arn:aws:lambda:eu-west-1:123456789012:function:items-get_item:live", invoke_source = "*/GET/items/*" }
+      create_item = { function_name = "items-create_item", qualifier = "live", alias_arn = "arn:aws:lambda:eu-west-1:123456789012:function:items-create_item:live", invoke_source = "*/POST/items" }
+    }
+    authorization = "AWS_IAM"
+  }
+
+  assert {
+    condition     = sort(keys(output.resource_ids)) == sort(["/", "/items", "/items/{item_id}"])
+    error_message = "Each route's path gets its resources, and only those."
+  }
+
+  assert {
+    condition     = alltrue([for method in aws_api_gateway_method.api : method.authorization == "AWS_IAM" && method.authorizer_id == null])
+    error_message = "Every method is authorised as told."
+  }
+
+  assert {
+    condition     = aws_api_gateway_integration.lambda["GET /items/{item_id}"].uri == "arn:aws:apigateway:eu-west-1:lambda:path/2021-11-15/functions/arn:aws:lambda:eu-west-1:123456789012:function:items-get_item:live/response-streaming-invocations"
+    error_message = "A function's route invokes its `live` alias through the response streaming API."
+  }
+
+  assert {
+    condition     = aws_api_gateway_integration.http["GET /"].type == "HTTP_PROXY" && aws_api_gateway_integration.http["GET /"].uri == "https://example.com/documentation" && aws_api_gateway_integration.http["GET /"].integration_http_method == "GET"
+    error_message = "An endpoint's route reaches it with the route's method."
+  }
+
+  assert {
+    condition     = aws_lambda_permission.api_gateway["get_item"].qualifier == "live" && endswith(aws_lambda_permission.api_gateway["get_item"].source_arn, ":mocked/*/GET/items/*")
+    error_message = "API Gateway may invoke each function's alias for its own method and path only."
+  }
+}
+
+run "an_authorizer_is_needed_for_cognito_or_custom" {
+  command = plan
+
+  variables {
+    routes           = { "ANY /{proxy+}" = { function = "router" } }
+    lambda_functions = { router = { function_name = "items", qualifier = "live", alias_arn = "arn:aws:lambda:eu-west-1:123456789012:function:items:live", invoke_source = "*" } }
+    authorization    = "CUSTOM"
+  }
+
+  expect_failures = [aws_api_gateway_method.api]
+}
+
+run "routes_name_a_function_or_an_endpoint" {
+  command = plan
+
+  variables {
+    routes = { "FETCH /items" = { function = "x", http_uri = "https://example.com" } }
+  }
+
+  expect_failures = [var.routes]
+}
