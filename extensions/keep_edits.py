@@ -207,15 +207,16 @@ def report(
     if aside:
         lines.append(
             "The build, the client's transport and auth now live once per repository "
-            "(common/toolchain, common/client-runtime), and the API's CDK construct is "
-            "generated with its operations (<module>_operations.py). You had edited this "
-            "API's copies of them, so they were kept beside the new layout (not run, imported "
-            "or tested):"
+            "(common/toolchain, common/client-runtime), the API's CDK construct is "
+            "generated with its operations (<module>_operations.py), and the API's Terraform "
+            "resources are built by the core modules (core/api/fastapi, rest-api, http-api) "
+            "from its answers. You had edited this API's copies of them, so they were kept "
+            "beside the new layout (not run, imported, planned or tested):"
         )
         lines += [f"  {new}" for _, new in aside]
         lines.append(
-            "Move your changes into the shared package (every API then gets them), then delete "
-            "these files (git rm)."
+            "Move your changes into the shared package or module (every API then gets them), "
+            "or into the API's own files, then delete these files (git rm)."
         )
     if to_review:
         lines.append(

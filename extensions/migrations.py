@@ -48,6 +48,20 @@ MACHINERY = (
 #: has no replacement to move edits into: it stays where it is, a kept file of the old choice
 #: (keep_edits.py lists it).
 CDK_MACHINERY = ("{directory}/common/constructs/src/common_constructs/app/apis/{module_name}.py",)
+#: The same for a repository on Terraform: the API module's own resources, now built by the core
+#: modules (core/api/fastapi, rest-api, http-api) from its answers. A kept copy would declare
+#: them twice, so it is set aside where Terraform does not read it.
+TERRAFORM_MACHINERY = tuple(
+    f"{{directory}}/common/terraform/src/app/apis/{{api_name}}/{name}"
+    for name in (
+        "api.tf",
+        "cognito.tf",
+        "authorizer.tf",
+        "tests/streaming.tftest.hcl",
+        "tests/openapi.json",
+        "tests/lambda.zip",
+    )
+)
 SET_ASIDE_SUFFIX = ".before-toolchain"
 
 _DESCRIBED = re.compile(r"^v?(?P<base>\d+(\.\d+)*)(-(?P<ahead>\d+)-g[0-9a-f]+)?$")
@@ -125,8 +139,10 @@ def apply_moves(moves: list[tuple[str, str]], answers: dict[str, Any]) -> Outcom
 def set_aside_machinery(kept: list[str], answers: dict[str, Any]) -> list[tuple[str, str]]:
     """Rename the kept (edited) per-API machinery beside the shared packages; return the
     (old, new) paths. Idempotent: a file set aside before is not set aside again."""
-    cdk = CDK_MACHINERY if answers.get("iac_provider") == "CDK" else ()
-    patterns = [pattern.format_map(answers) for pattern in (*MACHINERY, *cdk)]
+    own = {"CDK": CDK_MACHINERY, "Terraform": TERRAFORM_MACHINERY}.get(
+        str(answers.get("iac_provider")), ()
+    )
+    patterns = [pattern.format_map(answers) for pattern in (*MACHINERY, *own)]
     aside = []
     for path in kept:
         if not any(fnmatch.fnmatch(path, pattern) for pattern in patterns):

@@ -295,6 +295,7 @@ def _expected(answers: dict[str, str]) -> tuple[set[str], set[str]]:
             f"{modules}/core/api/rest-api/rest-api.tf",
             f"{modules}/core/api/http-api/http-api.tf",
             f"{modules}/core/api/lambda-authorizer/lambda-authorizer.tf",
+            f"{modules}/core/api/fastapi/fastapi.tf",
             ".checkov.yaml",
         }
         absent |= {
@@ -303,11 +304,8 @@ def _expected(answers: dict[str, str]) -> tuple[set[str], set[str]]:
             f"{d}/infra/pyproject.toml",
             "common_constructs",
         }
-        # The API's Lambda authorizer, for auth Custom only (its core module is everyone's).
-        if answers["auth"] == "Custom":
-            present.add(f"{modules}/app/apis/{api}/authorizer.tf")
-        else:
-            absent.add(f"apis/{api}/authorizer.tf")
+        # The API's module holds its answers only: its resources are the core modules'.
+        absent |= {f"apis/{api}/{name}" for name in ("api.tf", "cognito.tf", "authorizer.tf")}
     return present, absent
 
 

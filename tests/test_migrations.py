@@ -62,3 +62,28 @@ def test_a_construct_module_kept_by_a_switch_to_terraform_stays_where_it_is(
     (tmp_path / construct).write_text("# ours\n")
     assert set_aside_machinery([construct], {**ANSWERS, "iac_provider": "Terraform"}) == []
     assert (tmp_path / construct).read_text() == "# ours\n"
+
+
+def test_edited_terraform_resources_of_an_api_are_set_aside_where_terraform_does_not_read_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    module = "packages/common/terraform/src/app/apis/orders"
+    kept = [f"{module}/api.tf", f"{module}/cognito.tf", f"{module}/tests/streaming.tftest.hcl"]
+    own = [f"{module}/orders.tf", f"{module}/variables.tf", "packages/infra/orders.tf"]
+    for rel in kept + own:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("# ours\n")
+    answers = {**ANSWERS, "iac_provider": "Terraform"}
+    aside = set_aside_machinery(kept + own, answers)
+    assert aside == [(rel, f"{rel}.before-toolchain") for rel in kept]
+    # Terraform reads *.tf and tests/*.tftest.hcl only: the set-aside copies declare nothing.
+    assert sorted(p.name for p in (tmp_path / module).glob("*.tf")) == ["orders.tf", "variables.tf"]
+    assert not list((tmp_path / module / "tests").glob("*.tftest.hcl"))
+    assert all((tmp_path / rel).read_text() == "# ours\n" for rel in own)
+    message = report(kept + own, Outcome([], []), aside=aside)
+    assert "core/api/fastapi" in message
+    assert all(f"  {new}" in message for _, new in aside)
+    # A switch to the CDK leaves them where they are, kept files of the old choice.
+    (tmp_path / f"{module}/authorizer.tf").write_text("# ours\n")
+    assert set_aside_machinery([f"{module}/authorizer.tf"], ANSWERS) == []

@@ -218,9 +218,10 @@ def _switch_cases() -> list[tuple[dict[str, str], dict[str, str], str, str]]:
     return [
         (
             {"iac_provider": "Terraform", "auth": "Cognito"},
-            {"iac_provider": "Terraform", "auth": "IAM"},
-            f"{tf_api}/cognito.tf",
+            {"iac_provider": "CDK", "auth": "IAM"},
+            # The API's Terraform module, which the user tunes (its answers, its wiring).
             f"{tf_api}/{API}.tf",
+            f"{D}/infra/src/infra/apis/{MODULE}.py",
         ),
         (
             {"iac_provider": "CDK"},
@@ -235,7 +236,7 @@ def _switch_cases() -> list[tuple[dict[str, str], dict[str, str], str, str]]:
 @pytest.mark.parametrize(
     ("before", "after", "old_file", "new_file"),
     _switch_cases(),
-    ids=["terraform-cognito-to-iam", "cdk-to-terraform"],
+    ids=["terraform-cognito-to-cdk-iam", "cdk-to-terraform"],
 )
 def test_changing_an_answer_keeps_edited_files_of_the_old_choice(
     template_clone: Path,

@@ -12,7 +12,6 @@ locals {
 
 resource "aws_api_gateway_method" "api" {
   for_each = var.routes
-  #checkov:skip=CKV_AWS_59:Authorization is the API's auth answer (the authorization variable): None is a public API by choice.
 
   rest_api_id   = aws_api_gateway_rest_api.this.id
   resource_id   = local.resource_ids[split(" ", each.key)[1]]

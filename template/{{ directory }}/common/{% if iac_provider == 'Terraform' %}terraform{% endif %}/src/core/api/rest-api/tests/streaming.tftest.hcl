@@ -7,15 +7,21 @@ mock_provider "aws" {
 }
 
 variables {
-  bundle_path  = "tests/lambda.zip"
-  openapi_path = "tests/openapi.json"
+  name = "test-api"
+  routes = {
+    "ANY /"         = { function = "router" }
+    "ANY /{proxy+}" = { function = "router" }
+  }
+  lambda_functions = {
+    router = { function_name = "items", qualifier = "live", alias_arn = "arn:aws:lambda:eu-west-1:123456789012:function:items:live", invoke_source = "*" }
+  }
 }
 
 run "every_lambda_integration_streams" {
   command = plan
 
   assert {
-    condition     = alltrue([for integration in aws_api_gateway_integration.lambda : integration.response_transfer_mode == "STREAM"])
+    condition     = length(aws_api_gateway_integration.lambda) == 2 && alltrue([for integration in aws_api_gateway_integration.lambda : integration.response_transfer_mode == "STREAM"])
     error_message = "Every Lambda integration must stream its response (response_transfer_mode = \"STREAM\")."
   }
 }
