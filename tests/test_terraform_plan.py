@@ -239,17 +239,33 @@ def isolated_addresses(kind: str, auth: str, openapi: Path) -> list[str]:
             ]
     if auth == "Cognito":
         addresses += ["aws_cognito_user_pool.users[0]", "aws_cognito_user_pool_client.web[0]"]
+    if auth == "Custom":
+        gateway = "rest_api" if kind == "rest" else "http_api"
+        addresses += [
+            f"module.authorizer.{resource}"
+            for resource in (
+                "aws_cloudwatch_log_group.this",
+                "aws_iam_role.this",
+                "aws_iam_role_policy.execution",
+                "aws_lambda_function.this",
+            )
+        ]
+        addresses.append(f"module.{gateway}.aws_lambda_permission.authorizer[0]")
     return addresses
+
+
+#: A resource instance's address below the API's module: child modules, type, name, key.
+ADDRESS = re.compile(r'((?:module\.\w+\.)*)(\w+)\.(\w+)(?:\["(.+)"\]|\[(\d+)\])?')
 
 
 def state_of(addresses: list[str]) -> dict[str, object]:
     """A state holding ``addresses`` in the API's module (bare ids: enough to be moved)."""
     resources: dict[tuple[str, str, str], list[dict[str, object]]] = {}
     for address in addresses:
-        match = re.fullmatch(r'(module\.rest_api\.)?(\w+)\.(\w+)(?:\["(.+)"\]|\[(\d+)\])?', address)
+        match = re.fullmatch(ADDRESS, address)
         assert match, address
         nested, type_, name, key, index = match.groups()
-        module = f"module.{MODULE}" + (".module.rest_api" if nested else "")
+        module = f"module.{MODULE}" + (f".{nested.rstrip('.')}" if nested else "")
         instance: dict[str, object] = {"schema_version": 0, "attributes": {"id": address}}
         if key is not None:
             instance["index_key"] = key
@@ -283,7 +299,7 @@ REAL_PLAN = [
     if combination_id(a)
     in {
         "rest-isolated-cognito-terraform",
-        "http-isolated-none-terraform",
+        "http-isolated-custom-terraform",
         "rest-shared-iam-terraform",
         "http-shared-cognito-terraform",
     }
