@@ -240,7 +240,6 @@ def isolated_addresses(kind: str, auth: str, openapi: Path) -> list[str]:
     if auth == "Cognito":
         addresses += ["aws_cognito_user_pool.users[0]", "aws_cognito_user_pool_client.web[0]"]
     if auth == "Custom":
-        gateway = "rest_api" if kind == "rest" else "http_api"
         addresses += [
             f"module.authorizer.{resource}"
             for resource in (
@@ -250,7 +249,6 @@ def isolated_addresses(kind: str, auth: str, openapi: Path) -> list[str]:
                 "aws_lambda_function.this",
             )
         ]
-        addresses.append(f"module.{gateway}.aws_lambda_permission.authorizer[0]")
     return addresses
 
 
