@@ -538,8 +538,31 @@ def hcl_blocks(markdown: str) -> list[str]:
     return re.findall(r"```hcl\n(.*?)```", markdown, flags=re.DOTALL)
 
 
+#: The tags of the core README's examples, by the answers they apply to.
+def recipe_tags(answers: dict[str, str]) -> set[str]:
+    tags = {answers["auth"].lower()}
+    if answers["integration_pattern"] == "isolated":
+        tags.add("isolated")
+    if is_rest(answers):
+        tags.add("rest")
+    return tags
+
+
+def core_recipes(project: Path, answers: dict[str, str]) -> list[str]:
+    """The core README's examples that apply to ``answers``, with the project's API names."""
+    readme = (core_module(project, name="fastapi") / "README.md").read_text()
+    blocks = re.findall(r"```hcl([ \w]*)\n(.*?)```", readme, flags=re.DOTALL)
+    return [
+        body.replace('module "items"', f'module "{MODULE}"')
+        .replace("apis/items", f"apis/{API}")
+        .replace("module.items.", f"module.{MODULE}.")
+        for tags, body in blocks
+        if set(tags.split()) <= recipe_tags(answers)
+    ]
+
+
 @pytest.mark.parametrize("answers", TERRAFORM, ids=combination_id)
-def test_module_readme_shows_the_spec_recipes_with_generated_names(
+def test_module_readme_shows_its_usage_with_generated_names(
     projects: ProjectCache, answers: dict[str, str], tmp_path: Path
 ) -> None:
     readme = (app_module(projects.rendered(**answers)) / "README.md").read_text()
@@ -548,21 +571,46 @@ def test_module_readme_shows_the_spec_recipes_with_generated_names(
     examples.mkdir()
     for index, block in enumerate(blocks):
         (examples / f"example_{index}.tf").write_text(block)
-    assert len(parsed_tree(examples)) == len(blocks)  # every example parses
-    text = "\n".join(blocks)
+    assert len(parsed_tree(examples)) == len(blocks) == 1  # it parses
+    text = blocks[0]
     assert f'module "{MODULE}"' in text
     assert f'source = "../common/terraform/src/app/apis/{API}"' in text
     assert f"module.{MODULE}.stage_invoke_url" in text
     assert f"module.{MODULE}.lambda_execution_role_name" in text
-    # The spec's recipes: extra IAM policy, VPC, one operation's integration overridden.
-    assert "additional_iam_policy_statements" in text
-    assert "vpc_subnet_ids" in text
-    assert "integration_overrides" in text
-    isolated = answers["integration_pattern"] == "isolated"
-    assert ("operation_options" in text) == isolated
-    assert ('lambda_execution_role_name["get_item"]' in text) == isolated
-    has_policy = f'Resource = "${{module.{MODULE}.api_execution_arn}}/*/*"' in text
-    assert has_policy == (answers["auth"] == "IAM")
+    assert "../../../core/api/fastapi/README.md" in readme
+
+
+def test_core_readme_shows_the_spec_recipes(projects: ProjectCache, tmp_path: Path) -> None:
+    project = projects.rendered(**TERRAFORM[0])
+    readme = (core_module(project, name="fastapi") / "README.md").read_text()
+    tags = [t for t in re.findall(r"```hcl([ \w]*)\n", readme)]
+    assert {t.strip() for t in tags} == {"", "isolated", "iam", "custom"}
+    blocks = [b for _, b in re.findall(r"```hcl([ \w]*)\n(.*?)```", readme, flags=re.DOTALL)]
+    examples = tmp_path / "examples"
+    examples.mkdir()
+    for index, block in enumerate(blocks):
+        (examples / f"example_{index}.tf").write_text(block)
+    assert len(parsed_tree(examples)) == len(blocks)  # every example parses
+    text = "\n".join(blocks)
+    assert 'source = "../common/terraform/src/app/apis/items"' in text
+    # The spec's recipes: extra IAM policy, VPC, one operation's integration overridden, CORS,
+    # outputs, the invoke policy of an IAM API.
+    for needle in (
+        "additional_iam_policy_statements",
+        "vpc_subnet_ids",
+        "integration_overrides",
+        "cors_allow_origins",
+        "operation_options",
+        "module.items.stage_invoke_url",
+        'lambda_execution_role_name["get_item"]',
+        'Resource = "${module.items.api_execution_arn}/*/*"',
+        "jwt_issuer",
+    ):
+        assert needle in text, needle
+    # Each combination's applicable recipes (tests/test_terraform_plan.py plans them).
+    shared_iam = {**TERRAFORM[0], "integration_pattern": "shared", "auth": "IAM"}
+    assert not any("operation_options" in r for r in core_recipes(project, shared_iam))
+    assert any("execute-api:Invoke" in r for r in core_recipes(project, shared_iam))
 
 
 def test_checkov_config_gives_a_reason_for_every_skipped_check(projects: ProjectCache) -> None:

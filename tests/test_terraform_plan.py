@@ -2,11 +2,11 @@
 
 For every Terraform combination, the API module's suite and the root configuration's suite run
 against the provider mirror (``TF_PROVIDER_MIRROR``), on a copy of the project holding the
-API's real OpenAPI document (written by the project's toolchain) and a stand-in
-bundle. The module README's recipes are pasted into the root configuration, so each is planned
-as written there. The shared core modules' suites run once. What the mirrored provider cannot
-check is reported as a warning in the test summary, never as passed.
-"""
+API's real OpenAPI document (written by the project's toolchain) and a stand-in bundle. The
+core README's recipes (those that apply to the combination, with its names) are pasted into
+the root configuration, so each is planned as written there. The shared core modules' suites
+run once. What the mirrored provider cannot check is reported as a warning in the test
+summary, never as passed."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from test_terraform import (
     TERRAFORM,
     UnvalidatedTerraform,
     app_module,
-    hcl_blocks,
+    core_recipes,
     mirrored_aws_versions,
     prepare_for_provider,
     provider_mirror,
@@ -114,13 +114,12 @@ def test_generated_terraform_test_suites_pass(
     infra = tree / DIRECTORY / "infra"
     account_runs = terraform_test(infra, tmp_path, "account")
     assert "the_api_gateway_account_setting_is_left_alone_by_default" in account_runs
-    # The module README's recipes, pasted into the root configuration as written (their module
+    # The core README's recipes, pasted into the root configuration as written (their module
     # blocks under other names: the root configuration already uses the module), are planned
     # with the API's own suite (only there: each recipe is a whole API more to plan).
-    readme = (app_module(tree) / "README.md").read_text()
     recipes = [
         block.replace(f'module "{MODULE}"', f'module "{MODULE}_recipe_{index}"')
-        for index, block in enumerate(hcl_blocks(readme))
+        for index, block in enumerate(core_recipes(tree, answers))
     ]
     assert len(recipes) >= 6
     (infra / "readme_recipes.tf").write_text("\n".join([README_STUBS, *recipes]))
