@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 from conftest import ProjectCache, run, tool_env
-from test_terraform import DIRECTORY, app_module
+from test_terraform import DIRECTORY, core_module
 from test_terraform_plan import built_copy, openapi_document, terraform_test
 from test_terraform_plan import provider_mirror as provider_mirror
 
@@ -305,8 +305,15 @@ mock_provider "aws" {{
 }}
 
 variables {{
-  bundle_path  = "tests/lambda.zip"
-  openapi_path = "tests/openapi.json"
+  service_name        = "items"
+  name                = "items"
+  gateway             = "REST"
+  auth                = "IAM"
+  integration_pattern = "isolated"
+  architecture        = "{architecture}"
+  runtime             = "python3.13"
+  bundle_path         = "tests/lambda.zip"
+  openapi_path        = "tests/openapi.json"
 }}
 {"".join(runs)}"""
 
@@ -323,7 +330,9 @@ def test_terraform_plans_the_table_s_layer_and_environment(
     project = projects.rendered(iac_provider="Terraform", lambda_architecture=architecture)
     table = facts(project)
     tree = built_copy(project, tmp_path, provider_mirror, f"facts-{architecture}", openapi_document)
-    module = app_module(tree)
+    # The FastAPI core module builds every API's functions (the API's module passes it the
+    # architecture answer: test_terraform checks that wiring).
+    module = core_module(tree, name="fastapi")
     (module / "tests" / "facts.tftest.hcl").write_text(_terraform_suite(table, architecture))
     runs = terraform_test(module, tmp_path, "facts")
     assert runs[0] == "commercial_partition"
