@@ -39,6 +39,25 @@ COMBINATIONS: list[dict[str, str]] = [
 DEFAULT_ANSWERS: dict[str, str] = {"name": "order-service"}
 
 
+def pairwise(iac_provider: str) -> list[dict[str, str]]:
+    """Eight of the sixteen gateway x pattern x auth combinations of ``iac_provider`` holding
+    every pair of two answers' values: each auth with each gateway and each pattern, each
+    gateway with each pattern. For the checks that synthesize or plan a whole project."""
+    rows = []
+    for index, auth in enumerate(AUTHS):
+        for gateway, compute in enumerate(COMPUTE_TYPES):
+            pattern = PATTERNS[(index + gateway) % 2]
+            rows.append(
+                {
+                    "compute_type": compute,
+                    "integration_pattern": pattern,
+                    "auth": auth,
+                    "iac_provider": iac_provider,
+                }
+            )
+    return rows
+
+
 def combination_id(answers: Mapping[str, str]) -> str:
     """A short test id such as ``rest-isolated-iam-cdk``."""
     compute = "rest" if answers["compute_type"].endswith("RestApi") else "http"

@@ -15,17 +15,12 @@ from conftest import (
     ProjectCache,
     checkov_clean,
     combination_id,
+    pairwise,
     render,
     run,
     tool_env,
 )
 
-CDK_COMBINATIONS = [
-    {"compute_type": c, "integration_pattern": p, "auth": a, "iac_provider": "CDK"}
-    for c in ("ServerlessApiGatewayRestApi", "ServerlessApiGatewayHttpApi")
-    for p in ("isolated", "shared")
-    for a in ("IAM", "Cognito", "Custom", "None")
-]
 INFRA = Path("packages") / "infra"
 SERVICE = Path("packages") / "order-service"
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
@@ -53,7 +48,8 @@ def resources(template: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     return [r.get("Properties", {}) for r in template["Resources"].values() if r["Type"] == kind]
 
 
-@pytest.fixture(scope="module", params=CDK_COMBINATIONS, ids=combination_id)
+#: Each synthesis is a whole project through the CDK CLI: every pair of answers is enough.
+@pytest.fixture(scope="module", params=pairwise("CDK"), ids=combination_id)
 def synthesized(
     request: pytest.FixtureRequest,
     projects: ProjectCache,
