@@ -289,3 +289,19 @@ def fresh_copy(tmp_path: Path) -> Iterator[Path]:
     dst = tmp_path / "project"
     yield dst
     shutil.rmtree(dst, ignore_errors=True)
+
+
+#: Module-scoped fixtures that make a whole project (a synthesis): the tests sharing one of
+#: their values run on one xdist worker (``--dist loadgroup``), so each is made once.
+GROUPED_FIXTURES = ("synthesized",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        for name in GROUPED_FIXTURES:
+            if callspec is not None and name in callspec.params:
+                value = callspec.params[name]
+                key = combination_id(value) if isinstance(value, dict) else repr(value)
+                module = getattr(item.module, "__name__", "")
+                item.add_marker(pytest.mark.xdist_group(f"{module}-{name}-{key}"))

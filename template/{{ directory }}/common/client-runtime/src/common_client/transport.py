@@ -42,6 +42,18 @@ class Operation(Generic[T]):
             {name: quote(_text(value), safe="") for name, value in path.items()}
         )
 
+    def request(
+        self,
+        path: Mapping[str, Any] | None,
+        query: Mapping[str, Any] | None,
+        headers: Mapping[str, Any] | None,
+        body: Any,
+        has_body: bool,
+    ) -> tuple[str, str, dict[str, Any]]:
+        """httpx's method, URL and keyword arguments for one call of the operation."""
+        args = _request_args(body, headers, has_body)
+        return self.method, self.url(path or {}), {"params": _query(query), **args}
+
     def parse(self, response: httpx.Response) -> T:
         """The success body of ``response``, parsed; raises :class:`ApiError` for an error."""
         if response.is_error:
@@ -75,6 +87,14 @@ def _jsonable(value: Any) -> Any:
     return to_jsonable_python(value, by_alias=True)
 
 
+def _http_options(
+    base_url: str, auth: httpx.Auth | None, scheme: str, **options: Any
+) -> dict[str, Any]:
+    """httpx client options: the API's URL, and its auth scheme's default ``auth``."""
+    default = auth if auth is not None else default_auth(scheme)
+    return {"base_url": base_url.rstrip("/"), "auth": default, **options}
+
+
 def _request_args(body: Any, headers: Mapping[str, Any] | None, has_body: bool) -> dict[str, Any]:
     """httpx keyword arguments for a JSON body and header parameters."""
     args: dict[str, Any] = {}
@@ -101,10 +121,7 @@ class BaseClient:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._http = httpx.Client(
-            base_url=base_url.rstrip("/"),
-            auth=auth if auth is not None else default_auth(self.auth_scheme),
-            headers=headers,
-            timeout=timeout,
+            **_http_options(base_url, auth, self.auth_scheme, headers=headers, timeout=timeout),
             transport=transport,
         )
 
@@ -133,13 +150,8 @@ class BaseClient:
         body: Any = None,
         has_body: bool = False,
     ) -> T:
-        response = self._http.request(
-            operation.method,
-            operation.url(path or {}),
-            params=_query(query),
-            **_request_args(body, headers, has_body),
-        )
-        return operation.parse(response)
+        method, url, args = operation.request(path, query, headers, body, has_body)
+        return operation.parse(self._http.request(method, url, **args))
 
     def _stream(
         self,
@@ -151,12 +163,8 @@ class BaseClient:
         body: Any = None,
         has_body: bool = False,
     ) -> Iterator[T]:
-        with self._http.stream(
-            operation.method,
-            operation.url(path or {}),
-            params=_query(query),
-            **_request_args(body, headers, has_body),
-        ) as response:
+        method, url, args = operation.request(path, query, headers, body, has_body)
+        with self._http.stream(method, url, **args) as response:
             if response.is_error:
                 response.read()
                 raise ApiError(response, operation.errors)
@@ -182,10 +190,7 @@ class AsyncBaseClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            auth=auth if auth is not None else default_auth(self.auth_scheme),
-            headers=headers,
-            timeout=timeout,
+            **_http_options(base_url, auth, self.auth_scheme, headers=headers, timeout=timeout),
             transport=transport,
         )
 
@@ -214,13 +219,8 @@ class AsyncBaseClient:
         body: Any = None,
         has_body: bool = False,
     ) -> T:
-        response = await self._http.request(
-            operation.method,
-            operation.url(path or {}),
-            params=_query(query),
-            **_request_args(body, headers, has_body),
-        )
-        return operation.parse(response)
+        method, url, args = operation.request(path, query, headers, body, has_body)
+        return operation.parse(await self._http.request(method, url, **args))
 
     async def _stream(
         self,
@@ -232,12 +232,8 @@ class AsyncBaseClient:
         body: Any = None,
         has_body: bool = False,
     ) -> AsyncIterator[T]:
-        async with self._http.stream(
-            operation.method,
-            operation.url(path or {}),
-            params=_query(query),
-            **_request_args(body, headers, has_body),
-        ) as response:
+        method, url, args = operation.request(path, query, headers, body, has_body)
+        async with self._http.stream(method, url, **args) as response:
             if response.is_error:
                 await response.aread()
                 raise ApiError(response, operation.errors)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -10,7 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from common_constructs.core.facts import lambda_web_adapter_layer_arn
-from common_toolchain.settings import select
+from common_toolchain.settings import Api, select
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class ServiceBundle:
         """The bundle of the workspace's API ``api_name``, as its settings (``[tool.api]`` in
         its pyproject.toml) record it: its folder, Python version, architecture, gateway (a
         REST API streams responses) and tracing."""
-        (api,) = select([api_name])
+        api = _settings(api_name)
         return cls(
             code_path=api.dist / "lambda",
             # The runtime's constant: it knows what the runtime supports (SnapStart).
@@ -48,6 +49,14 @@ class ServiceBundle:
     def service_root(self) -> Path:
         """The API's folder."""
         return self.code_path.parents[1]
+
+
+@cache
+def _settings(api_name: str) -> Api:
+    """The API's settings, read from the workspace once per synthesis (a construct asks for
+    its bundle more than once)."""
+    (api,) = select([api_name])
+    return api
 
 
 def lambda_web_adapter_layer(
