@@ -303,5 +303,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             if callspec is not None and name in callspec.params:
                 value = callspec.params[name]
                 key = combination_id(value) if isinstance(value, dict) else repr(value)
-                module = getattr(item.module, "__name__", "")
+                module = getattr(getattr(item, "module", None), "__name__", "")
                 item.add_marker(pytest.mark.xdist_group(f"{module}-{name}-{key}"))

@@ -48,6 +48,9 @@ def resources(template: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     return [r.get("Properties", {}) for r in template["Resources"].values() if r["Type"] == kind]
 
 
+_SYNTHESIZED: dict[str, tuple[dict[str, str], Path, dict[str, Any]]] = {}
+
+
 #: Each synthesis is a whole project through the CDK CLI: every pair of answers is enough.
 @pytest.fixture(scope="module", params=pairwise("CDK"), ids=combination_id)
 def synthesized(
@@ -56,9 +59,12 @@ def synthesized(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[dict[str, str], Path, dict[str, Any]]:
     answers: dict[str, str] = request.param
-    project = projects.synced(**answers)
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    return answers, outdir, synth(project, outdir)
+    key = combination_id(answers)
+    if key not in _SYNTHESIZED:  # once per worker, whatever order its tests come in
+        project = projects.synced(**answers)
+        outdir = tmp_path_factory.mktemp("cdk.out")
+        _SYNTHESIZED[key] = (answers, outdir, synth(project, outdir))
+    return _SYNTHESIZED[key]
 
 
 @pytest.mark.slow
