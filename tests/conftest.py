@@ -296,6 +296,7 @@ def fresh_copy(tmp_path: Path) -> Iterator[Path]:
 GROUPED_FIXTURES = ("synthesized",)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the markers
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         callspec = getattr(item, "callspec", None)
