@@ -5,11 +5,17 @@ construct) is written by the build from the API's routes and settings. A new pro
 very text its first build would write: the template calls the project's generator
 (``common_constructs.core.api.operations_module``, pure Python) on the sample routes' operations,
 so the template holds no second copy of that code to drift from it.
+
+An API's Terraform module (``<api>.tf``, ``variables.tf``, ``outputs.tf``, ``moved.tf``) is
+written by the build from the API's settings and the core modules, by the project's
+``common_toolchain.terraform``: the template calls it too, on the template's core modules.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
+import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -35,22 +41,58 @@ SAMPLE_OPERATIONS = {
     "stream": ("/stream", "POST"),
 }
 GATEWAYS = {"ServerlessApiGatewayRestApi": "REST", "ServerlessApiGatewayHttpApi": "HTTP"}
+#: The generated project's toolchain and Terraform core modules, in the template.
+TOOLCHAIN_SRC = CONSTRUCTS_SRC.parents[1] / "toolchain" / "src"
+#: Its Terraform module generator, rendered in Terraform repositories only.
+TERRAFORM_SRC = (
+    TOOLCHAIN_SRC
+    / "common_toolchain"
+    / "{% if iac_provider == 'Terraform' %}terraform.py{% endif %}"
+)
+TERRAFORM_CORE = (
+    CONSTRUCTS_SRC.parents[1]
+    / "{% if iac_provider == 'Terraform' %}terraform{% endif %}"
+    / "src"
+    / "core"
+    / "api"
+)
+
+
+def _imported(src: Path, *names: str, files: dict[str, Path] | None = None) -> list[ModuleType]:
+    """Modules of the template's generated project, imported afresh from ``src`` (or from
+    ``files``, for a module whose file name is rendered) and not left in ``sys.modules``:
+    another template version may render next."""
+    saved_path = list(sys.path)
+    sys.path.insert(0, str(src))
+    files = files or {}
+    roots = {name.split(".")[0] for name in [*names, *files]}
+    try:
+        modules = [importlib.import_module(name) for name in names]
+        for name, path in files.items():
+            # Its rendered name does not end in .py: name its loader.
+            loader = importlib.machinery.SourceFileLoader(name, str(path))
+            spec = importlib.util.spec_from_loader(name, loader)
+            if spec is None:
+                raise ImportError(f"{path} cannot be imported")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            loader.exec_module(module)
+            modules.append(module)
+        return modules
+    finally:
+        sys.path[:] = saved_path
+        for name in [n for n in sys.modules if n.split(".")[0] in roots]:
+            del sys.modules[name]
 
 
 def _generators() -> tuple[ModuleType, ModuleType]:
-    """The template's own ``operations`` and ``operations_module`` (pure Python), imported
-    afresh and not left in ``sys.modules``: another template version may render next."""
-    saved_path = list(sys.path)
-    sys.path.insert(0, str(CONSTRUCTS_SRC))
-    try:
-        return (
-            importlib.import_module("common_constructs.core.api.operations"),
-            importlib.import_module("common_constructs.core.api.operations_module"),
-        )
-    finally:
-        sys.path[:] = saved_path
-        for name in [n for n in sys.modules if n.split(".")[0] == "common_constructs"]:
-            del sys.modules[name]
+    """The template's own ``operations`` and ``operations_module`` (pure Python)."""
+    operations, generator = _imported(
+        CONSTRUCTS_SRC,
+        "common_constructs.core.api.operations",
+        "common_constructs.core.api.operations_module",
+    )
+    return operations, generator
 
 
 def construct_module(
@@ -75,9 +117,34 @@ def construct_module(
     )
 
 
+def terraform_module(
+    api_name: Any,
+    directory: Any,
+    compute_type: Any,
+    auth: Any,
+    integration_pattern: Any,
+    lambda_architecture: Any,
+    python_version: Any,
+) -> dict[str, str]:
+    """The generated files of the API's Terraform module, by name, as its first build writes
+    them."""
+    (terraform,) = _imported(TOOLCHAIN_SRC, files={"common_toolchain.terraform": TERRAFORM_SRC})
+    settings = terraform.ModuleSettings(
+        name=str(api_name),
+        directory=str(directory),
+        gateway=GATEWAYS[str(compute_type)],
+        auth=str(auth),
+        integration_pattern=str(integration_pattern),
+        architecture=str(lambda_architecture),
+        python_version=str(python_version),
+    )
+    return dict(terraform.module_files(settings, TERRAFORM_CORE))
+
+
 class GeneratedExtension(Extension):
-    """Registers ``construct_module`` with Copier's Jinja."""
+    """Registers ``construct_module`` and ``terraform_module`` with Copier's Jinja."""
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         environment.globals["construct_module"] = construct_module
+        environment.globals["terraform_module"] = terraform_module

@@ -320,7 +320,7 @@ def test_functions_run_run_sh_behind_the_web_adapter(projects: ProjectCache) -> 
     assert alias["function_version"] == "${aws_lambda_function.api_lambda[each.key].version}"
     # Names, accounts and version come from aws-facts.json (test_aws_facts plans them).
     layer = doc["locals"]["lambda_web_adapter_layer_arn"]
-    assert "local.adapter.layer_names[local.adapter_architecture]" in layer
+    assert "local.adapter.layer_names[var.architecture]" in layer
     assert "local.adapter.layer_accounts" in layer
     assert "data.aws_region.current" in layer
     assert "data.aws_partition.current.partition" in layer
@@ -562,22 +562,25 @@ def core_recipes(project: Path, answers: dict[str, str]) -> list[str]:
 
 
 @pytest.mark.parametrize("answers", TERRAFORM, ids=combination_id)
-def test_module_readme_shows_its_usage_with_generated_names(
-    projects: ProjectCache, answers: dict[str, str], tmp_path: Path
+def test_module_readme_says_what_is_generated_and_where_the_usage_is(
+    projects: ProjectCache, answers: dict[str, str]
 ) -> None:
-    readme = (app_module(projects.rendered(**answers)) / "README.md").read_text()
-    blocks = hcl_blocks(readme)
-    examples = tmp_path / "examples"
-    examples.mkdir()
-    for index, block in enumerate(blocks):
-        (examples / f"example_{index}.tf").write_text(block)
-    assert len(parsed_tree(examples)) == len(blocks) == 1  # it parses
-    text = blocks[0]
-    assert f'module "{MODULE}"' in text
-    assert f'source = "../common/terraform/src/app/apis/{API}"' in text
-    assert f"module.{MODULE}.stage_invoke_url" in text
-    assert f"module.{MODULE}.lambda_execution_role_name" in text
-    assert "../../../core/api/fastapi/README.md" in readme
+    project = projects.rendered(**answers)
+    readme = (app_module(project) / "README.md").read_text()
+    assert len(readme.splitlines()) < 30
+    assert f"`{DIRECTORY}/infra/{API}.tf`" in readme
+    assert f"`uv run poe build {API}`" in readme
+    assert f"`{DIRECTORY}/{API}/pyproject.toml`" in readme
+    for name in (f"{API}.tf", "variables.tf", "outputs.tf", "moved.tf"):
+        assert f"`{name}`" in readme, name
+        assert "generated-digest: " in (app_module(project) / name).read_text(), name
+    assert "../../../core/api/fastapi/" in readme
+    # The usage is the root configuration's file: the spec's module block and outputs.
+    usage = (project / DIRECTORY / "infra" / f"{API}.tf").read_text()
+    assert f'module "{MODULE}"' in usage
+    assert f'source = "../common/terraform/src/app/apis/{API}"' in usage
+    assert f"module.{MODULE}.stage_invoke_url" in usage
+    assert "additional_iam_policy_statements = []" in usage
 
 
 def test_core_readme_shows_the_spec_recipes(projects: ProjectCache, tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """The build of an API: its document and client, its Lambda bundle, and what the
-infrastructure derives from its operations (the CDK construct's ``<module>_operations.py``).
+infrastructure derives from them (the CDK construct's ``<module>_operations.py``, the API's
+Terraform module).
 
 The document and the bundle are rebuilt only when what they are built from changed since the
 last build: the API's sources, settings and run.sh, the workspace packages its bundle carries,
@@ -79,6 +80,12 @@ def write_operations(api: Api) -> None:
         print(f"Wrote {target}")
 
 
+def write_terraform_module(api: Api) -> None:
+    """The API's Terraform module, in a repository whose infrastructure is Terraform."""
+    if importlib.util.find_spec("common_toolchain.terraform") is not None:
+        importlib.import_module("common_toolchain.terraform").write_module(api)
+
+
 def document(api: Api) -> None:
     """The API's OpenAPI document, its client and the infrastructure's operations."""
     openapi.write_document(api)
@@ -94,6 +101,7 @@ def build(api: Api) -> None:
         document(api)
         bundle(api)
         (api.dist / STAMP).write_text(fingerprint(api), encoding="utf-8")
-    # Cheap, and the construct's file may have been reset by an update since.
+    # Cheap, and the construct's or module's files may have been reset by an update since.
     client.generate(api)
     write_operations(api)
+    write_terraform_module(api)

@@ -53,8 +53,8 @@ class ServiceBundle:
 
 @cache
 def _settings(api_name: str) -> Api:
-    """The API's settings, read from the workspace once per synthesis (a construct asks for
-    its bundle more than once)."""
+    """The API's settings, read from the workspace once per API in a process (a construct asks
+    for its bundle more than once; ``cdk synth`` runs the app in a process of its own)."""
     (api,) = select([api_name])
     return api
 

@@ -103,13 +103,12 @@ locals {
 
   # The Lambda Web Adapter layer of the partition, Region and architecture: one account
   # publishes it in every commercial Region, each China Region has its own.
-  adapter_architecture = var.architecture == "arm64" ? "arm64" : "x86_64"
   lambda_web_adapter_layer_arn = coalesce(var.lambda_web_adapter_layer_arn, format(
     "arn:%s:lambda:%s:%s:layer:%s:%d",
     data.aws_partition.current.partition,
     data.aws_region.current.id,
     lookup(local.adapter.layer_accounts, data.aws_region.current.id, local.adapter.layer_accounts.aws),
-    local.adapter.layer_names[local.adapter_architecture],
+    local.adapter.layer_names[var.architecture],
     coalesce(var.lambda_web_adapter_layer_version, local.adapter.layer_version),
   ))
   # Traces need no layer: with active tracing, Lambda's X-Ray endpoint takes them over UDP.
@@ -287,8 +286,8 @@ resource "aws_lambda_function" "api_lambda" {
     }
 
     precondition {
-      condition     = var.lambda_web_adapter_layer_arn != null || contains(lookup(local.adapter.partitions, data.aws_partition.current.partition, []), local.adapter_architecture)
-      error_message = "Lambda Web Adapter publishes no ${local.adapter_architecture} layer in ${data.aws_partition.current.partition} (aws-facts.json): choose another architecture or set lambda_web_adapter_layer_arn."
+      condition     = var.lambda_web_adapter_layer_arn != null || contains(lookup(local.adapter.partitions, data.aws_partition.current.partition, []), var.architecture)
+      error_message = "Lambda Web Adapter publishes no ${var.architecture} layer in ${data.aws_partition.current.partition} (aws-facts.json): choose another architecture or set lambda_web_adapter_layer_arn."
     }
 
     precondition {

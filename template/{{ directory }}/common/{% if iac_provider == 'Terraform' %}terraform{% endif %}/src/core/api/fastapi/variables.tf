@@ -60,89 +60,106 @@ variable "openapi_path" {
   type        = string
 }
 
-# --- What the API's module passes on from its own variables (described there) ----------------
+# --- Passed on by each API's module, whose variables these declarations are (its build copies
+# them there): described once, here. ---------------------------------------------------------
 
 variable "name" {
-  type = string
+  description = "Name of the function, API, role and log groups (add the environment to deploy several)."
+  type        = string
 }
 
 variable "env" {
-  type    = map(string)
-  default = {}
+  description = "Environment variables of the function, merged over the defaults (POWERTOOLS_*, ALLOWED_ORIGINS)."
+  type        = map(string)
+  default     = {}
 }
 
 variable "additional_iam_policy_statements" {
-  type    = any
-  default = []
+  description = "IAM policy statements granted to the function, as in a policy document: [{ Effect = \"Allow\", Action = [...], Resource = [...] }]."
+  type        = any
+  default     = []
 }
 
 variable "tags" {
-  type    = map(string)
-  default = {}
+  description = "Tags of every resource."
+  type        = map(string)
+  default     = {}
 }
 
 variable "cors_allow_origins" {
-  type    = list(string)
-  default = ["*"]
+  description = "Origins allowed to call the API from a browser (\"*\" for any); each response names the one origin that called. Empty: no CORS preflight."
+  type        = list(string)
+  default     = ["*"]
 }
 
 variable "memory_size" {
-  type    = number
-  default = 1024
+  description = "Memory of the function in MB (CPU grows with it)."
+  type        = number
+  default     = 1024
 }
 
 variable "timeout" {
-  type    = number
-  default = 30
+  description = "Timeout of the function in seconds."
+  type        = number
+  default     = 30
 }
 
 variable "reserved_concurrent_executions" {
-  type    = number
-  default = -1
+  description = "Concurrency reserved for the function (-1: unreserved, shares the account's pool)."
+  type        = number
+  default     = -1
 }
 
 variable "log_retention_in_days" {
-  type    = number
-  default = 365
+  description = "Retention of the function's and the API's log groups."
+  type        = number
+  default     = 365
 }
 
 variable "kms_key_arn" {
-  type    = string
-  default = null
+  description = "KMS key encrypting the log groups and the function's environment; null for AWS-owned keys."
+  type        = string
+  default     = null
 }
 
 variable "vpc_subnet_ids" {
-  type    = list(string)
-  default = []
+  description = "Subnets to run the function in; empty: outside any VPC."
+  type        = list(string)
+  default     = []
 }
 
 variable "vpc_security_group_ids" {
-  type    = list(string)
-  default = []
+  description = "Security groups of the function when it runs in vpc_subnet_ids."
+  type        = list(string)
+  default     = []
 }
 
 variable "lambda_web_adapter_layer_version" {
-  type    = number
-  default = null
+  description = "Version of the Lambda Web Adapter layer; null for the one in aws-facts.json (see https://github.com/aws/aws-lambda-web-adapter)."
+  type        = number
+  default     = null
 }
 
 variable "lambda_web_adapter_layer_arn" {
-  type    = string
-  default = null
+  description = "Full ARN of a Lambda Web Adapter layer, replacing the published one for the region and architecture."
+  type        = string
+  default     = null
 }
 
 variable "asset_bucket_name" {
-  type    = string
-  default = null
+  description = "Existing S3 bucket to upload the code bundle to (no 50 MB limit of direct uploads); null to upload it with the function."
+  type        = string
+  default     = null
 }
 
 variable "snap_start" {
-  type    = bool
-  default = true
+  description = "SnapStart on published versions: API Gateway invokes the `live` alias, restored from a snapshot of the initialised function instead of starting it cold."
+  type        = bool
+  default     = true
 }
 
 variable "operation_options" {
-  description = "The isolated pattern's settings of one operation's function, by operation name: memory_size, timeout, reserved_concurrent_executions, env, additional_iam_policy_statements."
+  description = "Settings of one operation's function, by operation name (the route function's name), isolated pattern only: memory_size, timeout, reserved_concurrent_executions, env (merged over env), additional_iam_policy_statements (added to the module's)."
   type        = any
   default     = {}
 
@@ -157,6 +174,7 @@ variable "operation_options" {
 }
 
 variable "integration_overrides" {
+  description = "Operations served by an HTTP endpoint instead of a function, by operation name: { uri = \"https://...\", method = \"GET\" (default: the operation's) }."
   type = map(object({
     uri    = string
     method = optional(string)
@@ -165,31 +183,31 @@ variable "integration_overrides" {
 }
 
 variable "cognito_user_pool_arn" {
-  description = "auth Cognito: an existing user pool; null to create one."
+  description = "ARN of an existing Cognito user pool (auth Cognito); null to create one."
   type        = string
   default     = null
 }
 
 variable "cognito_user_pool_client_id" {
-  description = "auth Cognito: an existing app client of the user pool; null to create one."
+  description = "Id of an existing app client of the user pool (auth Cognito); null to create one."
   type        = string
   default     = null
 }
 
 variable "jwt_issuer" {
-  description = "auth Custom: issuer of the tokens the Lambda authorizer accepts."
+  description = "Issuer URL of the tokens the Lambda authorizer accepts (auth Custom: their iss claim); null: it refuses every request."
   type        = string
   default     = null
 }
 
 variable "jwt_audience" {
-  description = "auth Custom: audiences one of which a token must name."
+  description = "Audiences one of which a token must name (auth Custom: aud, or client_id for Cognito access tokens); empty: the authorizer refuses every request."
   type        = list(string)
   default     = []
 }
 
 variable "jwks_url" {
-  description = "auth Custom: the issuer's key set; null for <jwt_issuer>/.well-known/jwks.json."
+  description = "The issuer's key set (JWKS, auth Custom); null for <jwt_issuer>/.well-known/jwks.json."
   type        = string
   default     = null
 }

@@ -20,7 +20,7 @@ output "api_arn" {
 
 output "authorizer_id" {
   description = "Id of the JWT or Lambda authorizer, or null without either."
-  value       = one(concat(aws_apigatewayv2_authorizer.jwt[*].id, aws_apigatewayv2_authorizer.lambda[*].id))
+  value       = local.authorizer_id
 }
 
 output "stage_name" {

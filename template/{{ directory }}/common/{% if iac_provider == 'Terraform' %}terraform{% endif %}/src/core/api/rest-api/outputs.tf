@@ -45,7 +45,7 @@ output "api_arn" {
 
 output "authorizer_id" {
   description = "Id of the Cognito or Lambda authorizer, or null without either."
-  value       = one(concat(aws_api_gateway_authorizer.cognito[*].id, aws_api_gateway_authorizer.lambda[*].id))
+  value       = local.authorizer_id
 }
 
 output "stage_name" {
