@@ -117,6 +117,12 @@ def construct_module(
     )
 
 
+def terraform_generator() -> ModuleType:
+    """The template's ``common_toolchain.terraform`` (pure Python)."""
+    (terraform,) = _imported(TOOLCHAIN_SRC, files={"common_toolchain.terraform": TERRAFORM_SRC})
+    return terraform
+
+
 def terraform_module(
     api_name: Any,
     directory: Any,
@@ -128,7 +134,7 @@ def terraform_module(
 ) -> dict[str, str]:
     """The generated files of the API's Terraform module, by name, as its first build writes
     them."""
-    (terraform,) = _imported(TOOLCHAIN_SRC, files={"common_toolchain.terraform": TERRAFORM_SRC})
+    terraform = terraform_generator()
     settings = terraform.ModuleSettings(
         name=str(api_name),
         directory=str(directory),

@@ -162,6 +162,25 @@ def regenerate_derived(answers: dict[str, Any]) -> str:
     return result.stderr.strip()[-2000:] if result.returncode else ""
 
 
+def edited_generated(answers: dict[str, Any]) -> list[str]:
+    """The files of the API's Terraform module that the build writes and the user edited: the
+    update merged the edit into the new file, where it stays in effect; the build leaves them."""
+    folder = (
+        Path(str(answers.get("directory")))
+        / "common" / "terraform" / "src" / "app" / "apis" / str(answers.get("api_name"))
+    )  # fmt: skip
+    if answers.get("iac_provider") != "Terraform" or not folder.is_dir():
+        return []
+    from generated import terraform_generator  # imports the template's toolchain: only here
+
+    edited = terraform_generator().edited
+    return [
+        path.as_posix()
+        for path in sorted(folder.glob("*.tf"))
+        if edited(text := path.read_text(encoding="utf-8")) and "generated-digest: " in text
+    ]
+
+
 def current_answers(answers_file: str) -> dict[str, Any]:
     """The answers the update just recorded."""
     data = yaml.safe_load(Path(answers_file).read_text(encoding="utf-8"))
@@ -197,6 +216,7 @@ def report(
     deleted: tuple[str, ...] | list[str] = (),
     restore: str = "",
     aside: tuple[tuple[str, str], ...] | list[tuple[str, str]] = (),
+    generated: tuple[str, ...] | list[str] = (),
 ) -> str:
     """What the user must do, and nothing else: empty when there is nothing to do."""
     moved = {old for old, _ in outcome.moved}
@@ -217,6 +237,20 @@ def report(
         lines.append(
             "Move your changes into the shared package or module (every API then gets them), "
             "or into the API's own files, then delete these files (git rm)."
+        )
+    if generated:
+        lines.append(
+            "The build now writes the API's Terraform module from its settings and the core "
+            "modules. You had edited these of its files: your change was merged into the new "
+            "file and is in effect, but the build leaves the file as it is and `uv run poe "
+            "check` fails, naming it, until you move the change:"
+        )
+        lines += [f"  {path}" for path in generated]
+        lines.append(
+            "Set variables in the root configuration's module block (infra/<api>.tf), add "
+            "resources in a .tf file of your own in the API's folder, or change a declaration "
+            "in an override file (<name>_override.tf); then delete the file and run "
+            "`uv run poe build <api>`."
         )
     if to_review:
         lines.append(
@@ -267,7 +301,14 @@ def main(argv: list[str]) -> int:
             )
     track_update()
     deleted = deleted_managed(template, answers_file, after)
-    message = report(kept, outcome, deleted, restore_command(answers_file, after), aside)
+    message = report(
+        kept,
+        outcome,
+        deleted,
+        restore_command(answers_file, after),
+        aside,
+        edited_generated(after),
+    )
     if message:
         print(message, file=sys.stderr)
     return 0
