@@ -3,10 +3,10 @@
 For every pair of answers (eight Terraform combinations), the root configuration's suite runs
 against the provider mirror (``TF_PROVIDER_MIRROR``), through the API's generated module, on a
 copy of the project holding the API's real OpenAPI document (written by the project's
-toolchain) and a stand-in bundle. The core README's recipes (those that apply to the combination, with its
-names) are pasted into the root configuration, so each is planned as written there. The shared
-core modules' suites run once. What the mirrored provider cannot check is reported as a
-warning in the test summary, never as passed."""
+toolchain) and a stand-in bundle. The core README's recipes (those that apply to the
+combination, with its names) are pasted into the root configuration, so each is planned as
+written there. The shared core modules' suites run once. What the mirrored provider cannot
+check is reported as a warning in the test summary, never as passed."""
 
 from __future__ import annotations
 

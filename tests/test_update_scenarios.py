@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -423,3 +424,45 @@ def terraform_checks(clone: Path, tmp_path: Path) -> None:
             run(["terraform", "init", "-backend=false", "-input=false", "-no-color"], config,
                 env=env)  # fmt: skip
             run(["terraform", "test", "-no-color"], config, env=env, timeout=900)
+
+
+def test_an_edited_module_file_of_the_release_before_the_generator_stays_in_effect_and_named(
+    template_clone: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """v0.7.0 wrote each API's Terraform module by hand; the build now writes it. A change the
+    user made to one is merged into the new file, stays in effect, and is named with where it
+    belongs (the build leaves such a file, and the project's check fails, until it is moved)."""
+    project = generate(
+        template_clone,
+        tmp_path / "repo",
+        {"name": "orders", "iac_provider": "Terraform", "compute_type": HTTP},
+        ref="v0.7.0",
+    )
+    variables = (
+        project / D / "common" / "terraform" / "src" / "app" / "apis" / "orders" / "variables.tf"
+    )
+    edited = variables.read_text().replace("  default     = 1024\n", "  default     = 2048\n")
+    assert edited != variables.read_text()
+    variables.write_text(edited)
+    commit(project, "More memory")
+    capfd.readouterr()
+
+    update(project)
+
+    message = capfd.readouterr().err
+    text = variables.read_text()
+    assert "default     = 2048" in text
+    assert "generated-digest: " in text
+    assert not leftovers(project)
+    sys.path.insert(0, str(template_clone / "extensions"))
+    try:
+        from generated import terraform_generator
+
+        assert terraform_generator().edited(text)
+    finally:
+        sys.path.remove(str(template_clone / "extensions"))
+    assert f"{D}/common/terraform/src/app/apis/orders/variables.tf" in message
+    assert "override file" in message
+    # Its other generated files are the build's, untouched by the user: not named.
+    assert "orders.tf\n" not in message
+    assert not (variables.parent / "tests").exists()
