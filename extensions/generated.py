@@ -13,6 +13,7 @@ written by the build from the API's settings and the core modules, by the projec
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.machinery
 import importlib.util
@@ -123,6 +124,8 @@ def terraform_generator() -> ModuleType:
     return terraform
 
 
+# Each of the module's files is rendered by a call with the same answers: generate them once.
+@functools.cache
 def terraform_module(
     api_name: Any,
     directory: Any,

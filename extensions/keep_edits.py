@@ -163,21 +163,20 @@ def regenerate_derived(answers: dict[str, Any]) -> str:
 
 
 def edited_generated(answers: dict[str, Any]) -> list[str]:
-    """The files of the API's Terraform module that the build writes and the user edited: the
-    update merged the edit into the new file, where it stays in effect; the build leaves them."""
-    folder = (
-        Path(str(answers.get("directory")))
-        / "common" / "terraform" / "src" / "app" / "apis" / str(answers.get("api_name"))
-    )  # fmt: skip
-    if answers.get("iac_provider") != "Terraform" or not folder.is_dir():
+    """What to do about each file of the API's Terraform module that the build writes and the
+    user edited: the update merged the edit into the new file, where it stays in effect; the
+    build leaves such a file (the generator's own check and advice)."""
+    api = str(answers.get("api_name"))
+    folder = Path(str(answers.get("directory"))) / "common" / "terraform" / "src" / "app" / "apis"
+    if answers.get("iac_provider") != "Terraform" or not (folder / api).is_dir():
         return []
     from generated import terraform_generator  # imports the template's toolchain: only here
 
-    edited = terraform_generator().edited
+    terraform = terraform_generator()
     return [
-        path.as_posix()
-        for path in sorted(folder.glob("*.tf"))
-        if edited(text := path.read_text(encoding="utf-8")) and "generated-digest: " in text
+        terraform.advice(path, api)
+        for path in sorted((folder / api).glob("*.tf"))
+        if terraform.DIGEST in (text := path.read_text(encoding="utf-8")) and terraform.edited(text)
     ]
 
 
@@ -241,17 +240,11 @@ def report(
     if generated:
         lines.append(
             "The build now writes the API's Terraform module from its settings and the core "
-            "modules. You had edited these of its files: your change was merged into the new "
-            "file and is in effect, but the build leaves the file as it is and `uv run poe "
-            "check` fails, naming it, until you move the change:"
+            "modules. You had edited some of its files: your change was merged into the new "
+            "file and is in effect, but `uv run poe check` fails, naming the file, until you "
+            "move the change:"
         )
-        lines += [f"  {path}" for path in generated]
-        lines.append(
-            "Set variables in the root configuration's module block (infra/<api>.tf), add "
-            "resources in a .tf file of your own in the API's folder, or change a declaration "
-            "in an override file (<name>_override.tf); then delete the file and run "
-            "`uv run poe build <api>`."
-        )
+        lines += [f"  {advice}" for advice in generated]
     if to_review:
         lines.append(
             "The new answers no longer generate these files, but you had edited them, so they "

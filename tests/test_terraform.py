@@ -534,10 +534,6 @@ def test_root_configuration_wires_the_api_from_its_own_file(
     assert "manage_api_gateway_cloudwatch_role=true" in readme
 
 
-def hcl_blocks(markdown: str) -> list[str]:
-    return re.findall(r"```hcl\n(.*?)```", markdown, flags=re.DOTALL)
-
-
 #: The tags of the core README's examples, by the answers they apply to.
 def recipe_tags(answers: dict[str, str]) -> set[str]:
     tags = {answers["auth"].lower()}
